@@ -1,0 +1,92 @@
+"""Everything specific to Chinese text: pinyin slugs, soft line breaks,
+summaries and reading time counted in characters, dates.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+from pypinyin import Style, load_phrases_dict, pinyin
+
+# Place names that pypinyin reads with the everyday reading of a polyphonic
+# character. In place names 都 is dū (莲都, 八都), 查 is zhā (查田), 丽 is lí (丽水).
+PLACE_PHRASES: dict[str, str] = {
+    "莲都": "lián dū", "仙都": "xiān dū", "三都": "sān dū", "四都": "sì dū",
+    "五都": "wǔ dū", "八都": "bā dū", "屏都": "píng dū", "成都": "chéng dū",
+    "查田": "zhā tián", "丽水": "lí shuǐ", "六安": "lù ān", "蚌埠": "bèng bù",
+    "东弄": "dōng lòng",
+}
+load_phrases_dict({k: [[s] for s in v.split()] for k, v in PLACE_PHRASES.items()})
+
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+# Characters a Chinese reader sees as full width: Han, CJK punctuation,
+# full-width forms, and the curly quotes, dashes and ellipsis used in Chinese.
+_WIDE = _HAN + "\u2e80-\u2fdf\u3000-\u303f\u3100-\u312f\uff00-\uffef\u2018-\u201f\u2014\u2026"
+_TOKEN = re.compile(f"([{_HAN}]+)|([a-z0-9]+)")
+_BREAK_AFTER_WIDE = re.compile(f"(?<=[{_WIDE}])[ \t]*\n[ \t]*")
+_BREAK_BEFORE_WIDE = re.compile(f"[ \t]*\n[ \t]*(?=[{_WIDE}])")
+_HAN_CHAR = re.compile(f"[{_HAN}]")
+_LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:['’.-][A-Za-z0-9]+)*")
+_SENTENCE_END = re.compile("[。！？!?…][”’」』）)]*")
+
+READING_SPEED = 400  # characters a minute, for Chinese prose read on a screen
+
+
+def slugify(text: str) -> str:
+    """Lowercase ASCII address part: Han characters become pinyin syllables,
+    Latin letters and digits are kept, everything else separates.
+
+    >>> slugify("莲都区")
+    'lian-du-qu'
+    """
+    text = unicodedata.normalize("NFKC", text).lower()
+    parts: list[str] = []
+    for han, latin in _TOKEN.findall(text):
+        if han:
+            parts.extend(s[0] for s in pinyin(han, style=Style.NORMAL, errors="ignore", v_to_u=False))
+        else:
+            parts.append(latin)
+    return "-".join(p for p in parts if p)
+
+
+def join_soft_breaks(text: str) -> str:
+    """Remove a source line break that touches a full-width character.
+
+    Browsers show a line break inside a paragraph as a space, which is wrong
+    between two Chinese characters (CSS Text 3, segment break transformation).
+    """
+    if "\n" not in text:
+        return text
+    return _BREAK_BEFORE_WIDE.sub("", _BREAK_AFTER_WIDE.sub("", text))
+
+
+def count_characters(text: str) -> int:
+    """Reading units: each Han character counts one, each Latin word one."""
+    return len(_HAN_CHAR.findall(text)) + len(_LATIN_WORD.findall(text))
+
+
+def reading_minutes(units: int) -> int:
+    return max(1, -(-units // READING_SPEED))
+
+
+def summarize(text: str, limit: int = 120) -> str:
+    """Cut `text` at the last sentence end within `limit` characters.
+
+    Without any sentence end in reach, cut at the limit and add an ellipsis.
+    """
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    end = 0
+    for match in _SENTENCE_END.finditer(text, 0, limit + 3):
+        if match.end() <= limit:
+            end = match.end()
+    if end:
+        return text[:end]
+    return text[: limit - 1].rstrip("，、；：,;: ") + "……"
+
+
+def format_date(day: dt.date) -> str:
+    """2017-03-15 → 2017年3月15日"""
+    return f"{day.year}年{day.month}月{day.day}日"

@@ -1,0 +1,190 @@
+"""The `gushihui` command: arguments → calls → exit codes. The only place that prints.
+
+Exit status: 0 success; 1 the content has errors; 2 the command line is wrong.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from . import __version__
+from .build import Options, Report, build, check_site
+from .chinese import slugify
+from .errors import Problem
+from .output import UnsafeOutput, check_output
+from .registry import Names, load_registry
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's own words, but our exit code and language
+        self.print_usage(sys.stderr)
+        print(f"gushihui: 命令行有误：{message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="gushihui", description="故事汇：党建好故事网站生成器")
+    p.add_argument("--version", action="version", version=f"gushihui {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="命令")
+    b = sub.add_parser("build", help="生成网站")
+    b.add_argument("--content", type=Path, default=Path("content"), help="内容目录（默认 ./content）")
+    b.add_argument("--out", type=Path, default=Path("output"), help="输出目录（默认 ./output）")
+    b.add_argument("--base-url", help="覆盖 site.toml 里的 base_url")
+    b.add_argument("--drafts", action="store_true", help="同时生成草稿")
+    b.add_argument("--strict", action="store_true", help="把警告当作错误")
+    b.add_argument("--keep-going", action="store_true", help="跳过有错误的故事继续生成（仍以状态 1 退出）")
+    b.add_argument("--jobs", type=_positive, default=None, help="并行进程数（默认：CPU 核数）")
+    c = sub.add_parser("check", help="只检查内容，不生成网站")
+    c.add_argument("--content", type=Path, default=Path("content"), help="内容目录（默认 ./content）")
+    c.add_argument("--min-coverage", type=_share, default=None,
+                   help="已讲故事的支部占比低于此值（0 到 1）时以状态 1 退出")
+    c.add_argument("--strict", action="store_true", help="把警告当作错误")
+    n = sub.add_parser("new", help="新建内容")
+    what = n.add_subparsers(dest="kind", required=True, parser_class=_Parser, metavar="类型")
+    s = what.add_parser("story", help="新建一个故事文件")
+    s.add_argument("title", metavar="TITLE", help="故事标题")
+    s.add_argument("--county", required=True)
+    s.add_argument("--township", required=True)
+    s.add_argument("--branch", required=True)
+    s.add_argument("--content", type=Path, default=Path("content"))
+    return p
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"应为正整数，现在是 {text!r}")
+    return value
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"应为 0 到 1 之间的数，如 0.9，现在是 {text!r}")
+    return value
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    for p in sorted(problems, key=Problem.sort_key):
+        print(p, file=sys.stderr)
+
+
+def _counts(report: Report) -> str:
+    e, w = len(report.errors), len(report.warnings)
+    return f"{e} 个错误" + (f"、{w} 个警告" if w else "")
+
+
+@contextmanager
+def _progress_bar():
+    """A progress bar on a terminal; nothing at all otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from rich.console import Console
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        yield update
+
+
+def _cmd_build(args) -> int:
+    if not args.content.is_dir():
+        print(f"gushihui: 找不到内容目录 {args.content}", file=sys.stderr)
+        return 2
+    try:
+        check_output(args.out, args.content)
+    except UnsafeOutput as exc:
+        print(f"gushihui: {exc}", file=sys.stderr)
+        return 2
+    options = Options(content=args.content, out=args.out, drafts=args.drafts, strict=args.strict,
+                      keep_going=args.keep_going, jobs=args.jobs, base_url=args.base_url)
+    with _progress_bar() as progress:
+        report = build(options, progress)
+    _print_problems(report.problems)
+    if not report.written:
+        print(f"构建失败：{_counts(report)}；{args.out}/ 保持原样。", file=sys.stderr)
+        return 1
+    seconds = report.timings.get("total", 0.0)
+    print(f"已生成 {args.out}/：{report.pages} 个页面，共 {report.files} 个文件，用时 {seconds:.2f} 秒。")
+    if report.errors:
+        print(f"有 {_counts(report)}，出错的故事没有生成。", file=sys.stderr)
+        return 1
+    if report.warnings and args.strict:
+        return 1
+    return 0
+
+
+def _cmd_check(args) -> int:
+    if not args.content.is_dir():
+        print(f"gushihui: 找不到内容目录 {args.content}", file=sys.stderr)
+        return 2
+    report, site = check_site(Options(content=args.content, strict=args.strict))
+    _print_problems(report.problems)
+    failed = bool(report.errors) or (args.strict and bool(report.warnings))
+    if site is not None:
+        lib = site.library
+        print(f"共 {len(lib.stories)} 个故事。")
+        if lib.from_registry:
+            told, total = lib.coverage()
+            share = told / total if total else 1.0
+            print(f"已讲故事的支部：{told}/{total}（{share:.1%}）。")
+            if args.min_coverage is not None and share < args.min_coverage:
+                print(f"覆盖率低于要求的 {args.min_coverage:.1%}。", file=sys.stderr)
+                failed = True
+        elif args.min_coverage is not None:
+            print("没有 org.csv，无法计算覆盖率。", file=sys.stderr)
+            failed = True
+    print(("检查未通过：" if failed else "检查通过：") + _counts(report) + "。", file=sys.stderr if failed else sys.stdout)
+    return 1 if failed else 0
+
+
+def _cmd_new_story(args) -> int:
+    rows, problems = load_registry(args.content)
+    if rows is not None:
+        wrong = Names(rows).check(args.county, args.township, args.branch)
+        if wrong:
+            problems.append(Problem(wrong.code, wrong.message, str(args.content / "org.csv")))
+    if any(not p.is_warning for p in problems):
+        _print_problems(problems)
+        return 1
+    slug = slugify(args.title) or "story"
+    path = args.content / "stories" / args.county / args.township / f"{slug}.md"
+    if path.exists():
+        print(f"gushihui: {path} 已存在，没有覆盖它", file=sys.stderr)
+        return 1
+    q = lambda s: json.dumps(s, ensure_ascii=False)  # noqa: E731  a JSON string is a YAML string
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"---\ntitle: {q(args.title)}\ncounty: {q(args.county)}\ntownship: {q(args.township)}\n"
+        f"branch: {q(args.branch)}\ndate: {dt.date.today().isoformat()}\nauthors: []\nstandard: 讲好党建故事\n"
+        f"tags: []\ndraft: true\n---\n\n在这里写正文。写完后把 draft 改为 false。\n", encoding="utf-8")
+    print(f"已新建 {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "build":
+        return _cmd_build(args)
+    if args.command == "check":
+        return _cmd_check(args)
+    return _cmd_new_story(args)

@@ -1,0 +1,96 @@
+"""Problems found in a site's sources, as values.
+
+Every problem carries a stable code, a message in simplified Chinese, and the
+file and line it points at, so that a user can fix all of them in one pass.
+This module imports nothing of ours.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Iterable
+
+# The catalogue of stable codes. E = error, W = warning. Never renumber:
+# users search for these codes. docs/errors.md explains each one.
+CODES: dict[str, str] = {
+    "E001": "文件无法解码",
+    "W002": "文件按 GBK/GB18030 编码读取",
+    "E003": "文件无法读取",
+    "E101": "缺少 site.toml",
+    "E102": "site.toml 语法错误",
+    "E103": "设置值无效",
+    "W104": "未知的设置项",
+    "E201": "org.csv 缺少列",
+    "E202": "org.csv 必填单元格为空",
+    "E203": "org.csv 支部重复",
+    "W204": "org.csv 未知的列",
+    "E301": "文件头（front matter）格式错误",
+    "E302": "缺少必填字段",
+    "E303": "日期无效",
+    "E304": "字段值无效",
+    "E305": "县（市、区）不在组织名册中",
+    "E306": "乡镇（街道）不在组织名册中",
+    "E307": "党支部不在组织名册中",
+    "E308": "故事编号（id）重复",
+    "E309": "未知的“八个好”类别",
+    "E310": "封面图缺少替代文字（cover_alt）",
+    "E311": "路径超出 content 目录",
+    "E312": "引用的文件不存在",
+    "E313": "不允许引用外部网站的图片",
+    "E314": "网址名（slug）无效",
+    "W315": "未知的字段",
+    "W316": "正文为空",
+    "E401": "两个来源生成同一个网址",
+    "E501": "找不到主题",
+    "E502": "模板错误",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the sources."""
+
+    code: str  #: a key of CODES; its first letter says error or warning
+    message: str  #: what is wrong and how to fix it, in simplified Chinese
+    file: str | None = None  #: the file, as the user named it (e.g. content/stories/a.md)
+    line: int | None = None  #: 1-based line in that file, where there is one
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unknown problem code {self.code}")
+
+    @property
+    def is_warning(self) -> bool:
+        return self.code.startswith("W")
+
+    def where(self) -> str:
+        if self.file is None:
+            return ""
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+    def __str__(self) -> str:
+        kind = "警告" if self.is_warning else "错误"
+        where = self.where()
+        prefix = f"{where}: " if where else ""
+        return f"{prefix}{kind} {self.code}: {self.message}"
+
+    def sort_key(self) -> tuple:
+        return (self.file or "", self.line or 0, self.code, self.message)
+
+
+class ContentError(Exception):
+    """Raised when a stage cannot go on; carries every problem found so far."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = sorted(problems, key=Problem.sort_key)
+        super().__init__("\n".join(map(str, self.problems)))
+
+
+def errors_in(problems: Iterable[Problem]) -> list[Problem]:
+    return [p for p in problems if not p.is_warning]
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """'，是不是“X”？' for the closest candidate, or '' when nothing is close."""
+    match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.5)
+    return f"，是不是“{match[0]}”？" if match else ""

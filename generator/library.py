@@ -1,0 +1,91 @@
+"""Stories + registry → the frozen Library: checked names, ids, order, slugs."""
+from __future__ import annotations
+
+from .chinese import slugify
+from .errors import Problem
+from .models import BranchNode, BranchRow, County, FreePage, Library, Story, Tag, Township
+from .registry import Names
+
+
+def build_library(rows: list[BranchRow] | None, stories: list[Story], pages: list[FreePage],
+                  drafts: bool = False, registry_file: str = "org.csv") -> tuple[Library, list[Problem]]:
+    """Check what the stories name against the registry and arrange everything
+    in the registry's order. Stories with errors are left out; the problems say why."""
+    problems: list[Problem] = []
+    stories = _unique_ids(sorted(stories, key=lambda s: s.source), problems)
+    from_registry = rows is not None
+    if rows is None:
+        rows = list(dict.fromkeys(BranchRow(s.county, s.township, s.branch) for s in stories))
+    names = Names(rows)
+    valid = []
+    for story in stories:
+        wrong = names.check(story.county, story.township, story.branch)
+        if wrong:
+            problems.append(Problem(wrong.code, wrong.message, story.source, story.lines.get(wrong.field, 1)))
+        elif drafts or not story.draft:
+            valid.append(story)
+    position = {(r.county, r.township, r.branch): i for i, r in enumerate(rows)}
+    valid.sort(key=lambda s: (position[(s.county, s.township, s.branch)], s.date, s.id))
+    counties = _tree(rows, valid, problems, registry_file)
+    tags = _tags(valid, problems)
+    library = Library(stories={s.id: s for s in valid}, counties=counties, tags=tags,
+                      pages=tuple(sorted(pages, key=lambda p: p.source)), from_registry=from_registry)
+    return library, problems
+
+
+def _unique_ids(stories: list[Story], problems: list[Problem]) -> list[Story]:
+    first: dict[str, Story] = {}
+    for story in stories:
+        if story.id in first:
+            problems.append(Problem("E308", f"编号“{story.id}”已被 {first[story.id].source} 使用；"
+                                    "请改文件名或在文件头写不同的 id", story.source, story.lines.get("id", 1)))
+        else:
+            first[story.id] = story
+    return list(first.values())
+
+
+def _tree(rows: list[BranchRow], stories: list[Story], problems: list[Problem],
+          registry_file: str) -> tuple[County, ...]:
+    by_branch: dict[tuple[str, str, str], list[str]] = {}
+    for s in stories:
+        by_branch.setdefault((s.county, s.township, s.branch), []).append(s.id)
+    plan: dict[str, dict[str, list[BranchRow]]] = {}
+    for r in rows:
+        plan.setdefault(r.county, {}).setdefault(r.township, []).append(r)
+    counties, county_slugs = [], {}
+    for county, towns in plan.items():
+        cslug = _claim_slug(county, county_slugs, "县（市、区）", problems, registry_file)
+        townships, town_slugs = [], {}
+        for town, branch_rows in towns.items():
+            tslug = _claim_slug(town, town_slugs, f"{county}的乡镇（街道）", problems, registry_file)
+            branches = tuple(BranchNode(r.branch, slugify(r.branch), r.branch_code,
+                                        tuple(by_branch.get((county, town, r.branch), ()))) for r in branch_rows)
+            ids = tuple(i for b in branches for i in b.story_ids)
+            townships.append(Township(town, tslug, branch_rows[0].township_code, county, cslug, branches, ids))
+        counties.append(County(county, cslug, towns[next(iter(towns))][0].county_code, tuple(townships)))
+    return tuple(counties)
+
+
+def _claim_slug(name: str, taken: dict[str, str], what: str, problems: list[Problem], file: str) -> str:
+    slug = slugify(name) or "x"
+    if slug in taken:
+        problems.append(Problem("E401", f"{what}“{taken[slug]}”和“{name}”的网址名都是“{slug}”", file))
+    taken.setdefault(slug, name)
+    return slug
+
+
+def _tags(stories: list[Story], problems: list[Problem]) -> tuple[Tag, ...]:
+    members: dict[str, list[str]] = {}
+    for s in stories:
+        for tag in s.tags:
+            members.setdefault(tag, []).append(s.id)
+    tags = []
+    for name in sorted(members, key=lambda n: (slugify(n), n)):
+        slug = slugify(name)
+        if not slug:
+            first = next(s for s in stories if name in s.tags)
+            problems.append(Problem("E314", f"标签“{name}”无法生成网址名；请用含汉字、字母或数字的标签",
+                                    first.source, first.lines.get("tags", 1)))
+            continue
+        tags.append(Tag(name, slug, tuple(members[name])))
+    return tuple(tags)

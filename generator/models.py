@@ -1,0 +1,161 @@
+"""Frozen values that flow between the stages. Relations are names and ids,
+never back-references, so every value pickles cleanly into a worker process.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class BranchRow:
+    """One row of org.csv: a party branch and where it sits."""
+
+    county: str
+    township: str
+    branch: str
+    county_code: str = ""
+    township_code: str = ""
+    branch_code: str = ""
+    line: int | None = None  #: line in org.csv; None when derived from the stories
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A file a story or page refers to, to be copied into the output."""
+
+    source: str  #: path relative to content/, POSIX separators
+    address: str  #: output address, e.g. media/a.jpg or stories/x/a.jpg
+    line: int | None  #: where the reference stands in the referring file
+
+
+@dataclass(frozen=True)
+class Cover:
+    url: str  #: address relative to the site root, e.g. media/a.jpg
+    alt: str
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Story:
+    id: str
+    slug: str
+    title: str
+    county: str
+    township: str
+    branch: str
+    date: dt.date
+    source: str  #: the file, as the user named it
+    html: str  #: the body, sanitized; links already carry the base path
+    summary: str
+    characters: int  #: Han characters + Latin words, for reading time
+    authors: tuple[str, ...] = ()
+    standard: str | None = None  #: a standard id
+    tags: tuple[str, ...] = ()
+    cover: Cover | None = None
+    featured: bool = False
+    draft: bool = False
+    assets: tuple[Asset, ...] = ()
+    lines: dict[str, int] = field(default_factory=dict, compare=False)  #: frontmatter key → line
+
+    @property
+    def url(self) -> str:
+        return f"stories/{self.slug}/"
+
+
+@dataclass(frozen=True)
+class FreePage:
+    """A page from content/pages/: pages/about.md → about/."""
+
+    slug: str
+    title: str
+    source: str
+    html: str
+    menu: int | None = None  #: position in the site menu; None keeps it out
+    description: str = ""
+    assets: tuple[Asset, ...] = ()
+
+    @property
+    def url(self) -> str:
+        return f"{self.slug}/"
+
+
+@dataclass(frozen=True)
+class BranchNode:
+    name: str
+    slug: str
+    code: str
+    story_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Township:
+    name: str
+    slug: str
+    code: str
+    county: str
+    county_slug: str
+    branches: tuple[BranchNode, ...]
+    story_ids: tuple[str, ...]  #: in display order: by branch, then date
+
+    @property
+    def url(self) -> str:
+        return f"counties/{self.county_slug}/{self.slug}/"
+
+
+@dataclass(frozen=True)
+class County:
+    name: str
+    slug: str
+    code: str
+    townships: tuple[Township, ...]
+
+    @property
+    def story_count(self) -> int:
+        return sum(len(t.story_ids) for t in self.townships)
+
+    @property
+    def branch_count(self) -> int:
+        return sum(len(t.branches) for t in self.townships)
+
+
+@dataclass(frozen=True)
+class Tag:
+    name: str
+    slug: str
+    story_ids: tuple[str, ...]
+
+    @property
+    def url(self) -> str:
+        return f"tags/{self.slug}/"
+
+
+@dataclass(frozen=True)
+class Library:
+    """Everything the pages are made from, checked and ordered."""
+
+    stories: dict[str, "Story"]  #: by id, in display (registry) order
+    counties: tuple[County, ...]
+    tags: tuple[Tag, ...]
+    pages: tuple[FreePage, ...]
+    from_registry: bool  #: False when there was no org.csv
+
+    def township_of(self, story: Story) -> Township:
+        for county in self.counties:
+            if county.name == story.county:
+                for town in county.townships:
+                    if town.name == story.township:
+                        return town
+        raise KeyError(story.id)
+
+    def county_of(self, story: Story) -> County:
+        return next(c for c in self.counties if c.name == story.county)
+
+    def coverage(self) -> tuple[int, int]:
+        """(branches with at least one story, all branches)."""
+        branches = [b for c in self.counties for t in c.townships for b in t.branches]
+        return sum(1 for b in branches if b.story_ids), len(branches)
+
+    def newest(self, n: int | None = None) -> list[Story]:
+        ordered = sorted(self.stories.values(), key=lambda s: (s.date, s.id), reverse=True)
+        return ordered[:n] if n else ordered

@@ -1,0 +1,96 @@
+"""org.csv → the organisation registry; matching the names stories use.
+
+The registry's row order is the display order everywhere on the site.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from .encoding import read_text
+from .errors import Problem, did_you_mean
+from .models import BranchRow
+
+REQUIRED = ("county", "township", "branch")
+COLUMNS = ("county", "county_code", "township", "township_code", "branch", "branch_code")
+
+
+def parse_registry(text: str, name: str = "org.csv") -> tuple[list[BranchRow], list[Problem]]:
+    """Pure: the text of org.csv → branch rows in file order, and problems."""
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None:
+        return [], [Problem("E201", "org.csv 是空的；第一行应为列名：" + ",".join(COLUMNS), name, 1)]
+    header = [h.strip().lower() for h in header]
+    problems = []
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        return [], [Problem("E201", f"缺少列 {', '.join(missing)}；第一行应为列名：{','.join(COLUMNS)}", name, 1)]
+    for h in header:
+        if h and h not in COLUMNS:
+            hint = did_you_mean(h, COLUMNS) or "，已忽略"
+            problems.append(Problem("W204", f"未知的列“{h}”{hint}", name, 1))
+    index = {h: i for i, h in enumerate(header) if h in COLUMNS}
+    rows, seen = [], {}
+    for line, cells in enumerate(reader, 2):
+        if not any(c.strip() for c in cells):
+            continue
+        value = {col: (cells[i].strip() if i < len(cells) else "") for col, i in index.items()}
+        empty = [c for c in REQUIRED if not value[c]]
+        if empty:
+            problems.append(Problem("E202", f"第 {line} 行的 {', '.join(empty)} 为空", name, line))
+            continue
+        key = (value["county"], value["township"], value["branch"])
+        if key in seen:
+            problems.append(Problem("E203", f"“{'／'.join(key)}”已在第 {seen[key]} 行出现", name, line))
+            continue
+        seen[key] = line
+        rows.append(BranchRow(*key, value.get("county_code", ""), value.get("township_code", ""),
+                              value.get("branch_code", ""), line))
+    return rows, problems
+
+
+def load_registry(content: Path) -> tuple[list[BranchRow] | None, list[Problem]]:
+    """None (and no problem) when the site has no org.csv."""
+    path = content / "org.csv"
+    if not path.is_file():
+        return None, []
+    text, problems = read_text(path)
+    if text is None:
+        return None, problems
+    rows, more = parse_registry(text, str(path))
+    return rows, problems + more
+
+
+@dataclass(frozen=True)
+class Match:
+    """What is wrong with a story's county/township/branch, if anything."""
+
+    field: str  #: "county", "township" or "branch"
+    code: str
+    message: str
+
+
+class Names:
+    """Lookup of the registry's names, for checking what a story names."""
+
+    def __init__(self, rows: list[BranchRow]):
+        self.counties: dict[str, dict[str, list[str]]] = {}
+        for r in rows:
+            self.counties.setdefault(r.county, {}).setdefault(r.township, []).append(r.branch)
+        self.branch_set = {(r.county, r.township, r.branch) for r in rows}
+
+    def check(self, county: str, township: str, branch: str) -> Match | None:
+        if (county, township, branch) in self.branch_set:
+            return None
+        if county not in self.counties:
+            return Match("county", "E305", f"组织名册里没有“{county}”{did_you_mean(county, self.counties)}")
+        towns = self.counties[county]
+        if township not in towns:
+            elsewhere = [c for c, t in self.counties.items() if township in t]
+            hint = f"，它属于{elsewhere[0]}" if elsewhere else did_you_mean(township, towns)
+            return Match("township", "E306", f"{county}没有“{township}”{hint}")
+        hint = did_you_mean(branch, towns[township])
+        return Match("branch", "E307", f"{county}{township}没有“{branch}”{hint}")

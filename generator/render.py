@@ -1,0 +1,184 @@
+"""The Jinja environment, theme lookup, and the one function that builds a
+page's context."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .chinese import format_date, reading_minutes
+from .config import Settings
+from .errors import Problem, did_you_mean
+from .models import Library, Story
+from .pages import PagePlan, page_url
+
+BUILTIN_THEMES = Path(__file__).resolve().parent.parent / "themes"
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    template_dirs: tuple[Path, ...]  #: searched in order: the site's own theme first
+    static_dirs: tuple[Path, ...]  #: copied in order: later ones override earlier files
+
+
+def find_theme(site_root: Path, name: str, settings_file: str = "site.toml") -> tuple[Theme | None, list[Problem]]:
+    """A site's themes/<name>/ overrides single files of the built-in theme of
+    the same name, and every theme falls back to the built-in default."""
+    layers = [d for d in (site_root / "themes" / name, BUILTIN_THEMES / name) if d.is_dir()]
+    if not layers:
+        known = sorted({p.name for root in (site_root / "themes", BUILTIN_THEMES) if root.is_dir()
+                        for p in root.iterdir() if p.is_dir()})
+        hint = did_you_mean(name, known) or "；可用的主题：" + "、".join(known)
+        return None, [Problem("E501", f"找不到主题“{name}”{hint}", settings_file, None)]
+    if BUILTIN_THEMES / "default" not in layers:
+        layers.append(BUILTIN_THEMES / "default")
+    return Theme(name, tuple(d / "templates" for d in layers if (d / "templates").is_dir()),
+                 tuple(d / "static" for d in reversed(layers) if (d / "static").is_dir())), []
+
+
+def make_environment(theme: Theme, settings: Settings) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in theme.template_dirs]),
+        autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    base_path, base_url = settings.base_path, settings.base_url
+    env.globals.update(
+        url=lambda path="": base_path + path.lstrip("/"),
+        abs_url=lambda path="": base_url + path.lstrip("/"),
+    )
+    env.filters.update(cn_date=format_date, reading_minutes=reading_minutes)
+    return env
+
+
+class Context:
+    """Builds each page's template context from the library; precomputes the
+    lookups every page needs once."""
+
+    def __init__(self, library: Library, settings: Settings, plans: list[PagePlan]):
+        self.library, self.settings, self.plans = library, settings, plans
+        self.tag_by_name = {t.name: t for t in library.tags}
+        self.standard_by_id = {s.id: s for s in settings.standards}
+        self.townships = {(c.name, t.name): (c, t) for c in library.counties for t in c.townships}
+        menu = sorted((p for p in library.pages if p.menu is not None), key=lambda p: (p.menu, p.slug))
+        self.nav = [("首页", ""), ("县（市、区）", "counties/")] + [(p.title, p.url) for p in menu]
+        self.standard_counts = {s.id: 0 for s in settings.standards}
+        for story in library.stories.values():
+            if story.standard:
+                self.standard_counts[story.standard] += 1
+
+    def stories(self, ids) -> list[Story]:
+        return [self.library.stories[i] for i in ids]
+
+    def build(self, plan: PagePlan) -> dict[str, Any]:
+        """The whole context of one page: what every page has, plus its kind's own values."""
+        ctx: dict[str, Any] = {
+            "site": self.settings, "plan": plan, "nav": self.nav, "page_url": plan.url,
+            "standards": self.settings.standards, "standard_by_id": self.standard_by_id,
+            "tag_by_name": self.tag_by_name, "title": "",
+        }
+        if plan.items or plan.kind in ("township", "standard", "tag"):
+            ctx["stories"] = self.stories(plan.items)
+            ctx["pager"] = _pager(plan)
+        getattr(self, f"_{plan.kind}")(plan, ctx)
+        return ctx
+
+    def _home(self, plan, ctx):
+        lib = self.library
+        ctx.update(featured=sorted((s for s in lib.stories.values() if s.featured), key=lambda s: (s.date, s.id),
+                                   reverse=True)[:6],
+                   newest=lib.newest(10), counties=lib.counties, standard_counts=self.standard_counts,
+                   story_count=len(lib.stories), branch_count=sum(c.branch_count for c in lib.counties),
+                   title=self.settings.title)
+
+    def _story(self, plan, ctx):
+        story = self.library.stories[plan.key]
+        county, town = self.townships[(story.county, story.township)]
+        branch = next(b for b in town.branches if b.name == story.branch)
+        i = town.story_ids.index(story.id)
+        ctx.update(story=story, county=county, township=town, branch=branch, title=story.title,
+                   standard=self.standard_by_id.get(story.standard),
+                   tags=[self.tag_by_name[t] for t in story.tags if t in self.tag_by_name],
+                   prev=self.library.stories[town.story_ids[i - 1]] if i > 0 else None,
+                   next=self.library.stories[town.story_ids[i + 1]] if i + 1 < len(town.story_ids) else None)
+
+    def _counties(self, plan, ctx):
+        ctx.update(counties=self.library.counties, title="县（市、区）")
+
+    def _township(self, plan, ctx):
+        county, town = self.townships[tuple(plan.key.split("/", 1))]
+        groups = [(b, [s for s in ctx["stories"] if s.branch == b.name]) for b in town.branches]
+        ctx.update(county=county, township=town, groups=[g for g in groups if g[1]],
+                   title=f"{town.name} · {county.name}")
+
+    def _standard(self, plan, ctx):
+        standard = self.standard_by_id[plan.key]
+        ctx.update(standard=standard, title=standard.name)
+
+    def _tag(self, plan, ctx):
+        tag = next(t for t in self.library.tags if t.slug == plan.key)
+        ctx.update(tag=tag, title=f"标签：{tag.name}")
+
+    def _page(self, plan, ctx):
+        page = next(p for p in self.library.pages if p.slug == plan.key)
+        ctx.update(page=page, title=page.title)
+
+    def _feed(self, plan, ctx):
+        ctx.update(updated=max((s.date for s in ctx["stories"]), default=None))
+
+    def _sitemap(self, plan, ctx):
+        stories = self.library.stories
+        ctx.update(entries=[(p.url, stories[p.key].date if p.kind == "story" else None)
+                            for p in self.plans if p.address.endswith(".html") and p.kind != "notfound"])
+
+    def _robots(self, plan, ctx):
+        pass
+
+    def _notfound(self, plan, ctx):
+        ctx.update(title="页面不存在")
+
+
+def _pager(plan: PagePlan) -> dict[str, Any]:
+    return {
+        "number": plan.number, "total": plan.total,
+        "prev": page_url(plan.base, plan.number - 1) if plan.number > 1 else None,
+        "next": page_url(plan.base, plan.number + 1) if plan.number < plan.total else None,
+        "pages": [(n, page_url(plan.base, n)) for n in range(1, plan.total + 1)],
+    }
+
+
+def render_page(env: jinja2.Environment, context: Context, plan: PagePlan) -> str:
+    return env.get_template(plan.template).render(context.build(plan))
+
+
+def template_problem(exc: Exception, plan: PagePlan) -> Problem:
+    """A template failure as a problem that names the template file and line."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return Problem("E502", f"模板语法错误：{exc.message}", exc.filename or exc.name, exc.lineno)
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return Problem("E502", f"主题缺少模板 {exc.name}（生成 /{plan.address} 时需要）")
+    return Problem("E502", f"生成 /{plan.address} 时模板出错：{type(exc).__name__}: {exc}",
+                   _template_file(exc), _template_line(exc))
+
+
+def _template_file(exc: Exception) -> str | None:
+    tb = exc.__traceback__
+    found = None
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith((".html", ".xml", ".txt")):
+            found = name
+        tb = tb.tb_next
+    return found
+
+
+def _template_line(exc: Exception) -> int | None:
+    tb, line = exc.__traceback__, None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith((".html", ".xml", ".txt")):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
