@@ -138,26 +138,18 @@ def build(options: Options, progress: Progress | None = None) -> Report:
     report = Report()
     started = time.perf_counter()
     site = load_site(options, report, progress)
-    if site is None or (_blocking(report, options) and not options.keep_going):
+    if site is None:
         return report
     timer = _Timer(report)
-    plans = plan_pages(site.library, site.settings)
-    files = _static_files(options.content, site)
-    claims = Claims()
-    for plan in plans:
-        report.problems += filter(None, [claims.claim(plan.address, plan.label, plan.file)])
-    for address, (source, label, file) in files.items():
-        report.problems += filter(None, [claims.claim(address, label, file)])
+    plans, files = _plan(options.content, site, report)
     timer.lap("plan")
-    if any(not p.is_warning for p in report.problems if p.code in ("E401", "E312")):
-        return report
-    if _blocking(report, options) and not options.keep_going:
+    # Address collisions cannot be skipped like a broken story: nothing is written.
+    if any(p.code == "E401" for p in report.problems) or (_blocking(report, options) and not options.keep_going):
         return report
     staging = Staging(options.out)
     try:
-        ok = _render_all(staging, site, plans, report, progress)
-        timer.lap("render")
-        if ok:
+        if _render_all(staging, site, plans, report, progress):
+            timer.lap("render")
             for address, (source, _, _) in files.items():
                 staging.copy(address, source)
             timer.lap("copy")
@@ -169,6 +161,18 @@ def build(options: Options, progress: Progress | None = None) -> Report:
             staging.abort()
     report.timings["total"] = time.perf_counter() - started
     return report
+
+
+def _plan(content: Path, site: Site, report: Report) -> tuple[list[PagePlan], dict]:
+    """Plan every page and copied file, and claim each address once."""
+    plans = plan_pages(site.library, site.settings)
+    files = _static_files(content, site)
+    claims = Claims()
+    for plan in plans:
+        report.problems += filter(None, [claims.claim(plan.address, plan.label, plan.file)])
+    for address, (_, label, file) in files.items():
+        report.problems += filter(None, [claims.claim(address, label, file)])
+    return plans, files
 
 
 def _render_all(staging: Staging, site: Site, plans: list[PagePlan], report: Report,
@@ -205,14 +209,11 @@ def _static_files(content: Path, site: Site) -> dict[str, tuple[Path, str, str |
 
 
 def check_site(options: Options) -> tuple[Report, Site | None]:
-    """Read and check without writing anything (for `gushihui check`)."""
+    """Read, check and plan without writing anything (for `gushihui check`)."""
     report = Report()
     site = load_site(options, report)
     if site is not None:
-        plans = plan_pages(site.library, site.settings)
-        claims = Claims()
-        for plan in plans:
-            report.problems += filter(None, [claims.claim(plan.address, plan.label, plan.file)])
+        _plan(options.content, site, report)
     return report, site
 
 

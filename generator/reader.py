@@ -71,9 +71,12 @@ class _Document:
         try:
             data = yaml.load(head, Loader=_Loader)
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
+            # The context mark is where the broken construct began (e.g. an
+            # unclosed [), which is where the user has to look.
+            mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else 1
-            self.fail("E301", f"文件头格式错误（{getattr(exc, 'problem', None) or exc}）；常见原因：冒号后缺空格、引号不成对", line)
+            self.fail("E301", f"文件头格式错误（YAML：{getattr(exc, 'problem', None) or exc}）；"
+                      "常见原因：冒号后缺空格、引号或括号不成对", line)
             return
         if data is None:
             data = {}

@@ -1,0 +1,212 @@
+"""Whole builds of small sites on disk, through the API and the command line."""
+from pathlib import Path
+
+import pytest
+
+from conftest import SITES, tree
+from generator.build import Options, build
+from generator.cli import main
+
+BROKEN = SITES / "broken"
+
+
+def run(content: Path, out: Path, **kw):
+    return build(Options(content=content, out=out, jobs=1, **kw))
+
+
+def test_tiny_site_builds(tiny, tmp_path):
+    out = tmp_path / "out"
+    report = run(tiny, out)
+    assert report.problems == [] and report.written
+    story = (out / "stories/fuyun-map/index.html").read_text()
+    assert 'href="/gsh/counties/yun-he-xian/fu-yun-jie-dao/"' in story  # base path from base_url
+    assert (out / "stories/fuyun-map/map.png").read_bytes() == (tiny / "stories/云和县/map.png").read_bytes()
+    assert (out / "media/map.png").exists()
+    assert (out / "stories/chang-ting-xian-feng/index.html").exists()
+    assert not (out / "stories/shipu").exists()  # a draft
+    assert (out / "about/index.html").exists()
+
+
+def test_drafts_flag_builds_drafts(tiny, tmp_path):
+    report = run(tiny, tmp_path / "out", drafts=True)
+    assert report.written and (tmp_path / "out/stories/shipu/index.html").exists()
+
+
+def test_building_twice_gives_identical_bytes(tiny, tmp_path):
+    run(tiny, tmp_path / "a")
+    run(tiny, tmp_path / "b")
+    assert tree(tmp_path / "a") == tree(tmp_path / "b")
+
+
+def test_parallel_reading_gives_identical_output(tiny, tmp_path):
+    for i in range(70):  # enough stories for the worker pool to be used
+        (tiny / "stories" / f"gen-{i:02d}.md").write_text(
+            f"---\ntitle: 故事{i}\ncounty: 云和县\ntownship: 浮云街道\nbranch: 中山村党支部\n"
+            f"date: 2020-01-{i % 28 + 1:02d}\n---\n\n第{i}个故事的正文。\n", encoding="utf-8")
+    run(tiny, tmp_path / "serial")
+    report = build(Options(content=tiny, out=tmp_path / "parallel", jobs=2))
+    assert report.written
+    assert tree(tmp_path / "serial") == tree(tmp_path / "parallel")
+
+
+def test_broken_site_reports_every_mistake_with_file_and_line(tmp_path):
+    report = run(BROKEN, tmp_path / "out")
+    assert not report.written and not (tmp_path / "out").exists()
+    got = sorted((Path(p.file).relative_to(BROKEN).as_posix(), p.line, p.code) for p in report.problems)
+    assert got == sorted([
+        ("org.csv", 3, "E202"),
+        ("site.toml", 4, "W104"),
+        ("stories/no-title.md", 1, "E302"),
+        ("stories/bad-date.md", 6, "E303"),
+        ("stories/county-typo.md", 3, "E305"),
+        ("stories/branch-typo.md", 5, "E307"),
+        ("stories/standard-typo.md", 7, "E309"),
+        ("stories/cover-no-alt.md", 7, "E310"),
+        ("stories/outside.md", 11, "E311"),
+        ("stories/bad-yaml.md", 5, "E301"),
+        ("stories/b/same.md", 1, "E308"),
+        ("stories/missing-image.md", 11, "E312"),
+    ])
+
+
+def test_failed_build_leaves_previous_output_byte_for_byte(tiny, tmp_path):
+    out = tmp_path / "out"
+    assert run(tiny, out).written
+    before = tree(out)
+    (tiny / "stories" / "yantou.md").write_text("---\ntitle: 坏\n---\n", encoding="utf-8")
+    report = run(tiny, out)
+    assert not report.written and report.errors
+    assert tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["content", "out"]  # no staging folder left
+
+
+def test_template_error_leaves_previous_output(tiny, tmp_path):
+    out = tmp_path / "out"
+    run(tiny, out)
+    before = tree(out)
+    theme = tmp_path / "themes" / "default" / "templates"
+    theme.mkdir(parents=True)
+    (theme / "story.html").write_text("{% extends 'base.html' %}{% block main %}{{ story.nosuch }}{% endblock %}")
+    report = run(tiny, out)
+    assert [(p.code, Path(p.file).name, p.line) for p in report.errors] == [("E502", "story.html", 1)]
+    assert tree(out) == before
+
+
+def test_site_theme_overrides_a_single_template(tiny, tmp_path):
+    theme = tmp_path / "themes" / "default" / "templates"
+    theme.mkdir(parents=True)
+    (theme / "404.html").write_text("自定义的 404")
+    run(tiny, tmp_path / "out")
+    assert (tmp_path / "out/404.html").read_text() == "自定义的 404"
+    assert "测试站" in (tmp_path / "out/index.html").read_text()  # the rest still from the built-in theme
+
+
+def test_unknown_theme(tiny, tmp_path):
+    (tiny / "site.toml").write_text((tiny / "site.toml").read_text() + 'theme = "defualt"\n', encoding="utf-8")
+    report = run(tiny, tmp_path / "out")
+    assert [p.code for p in report.errors] == ["E501"] and "default" in report.errors[0].message
+
+
+def test_two_stories_with_one_slug_name_both(tiny, tmp_path):
+    (tiny / "stories" / "other.md").write_text(
+        "---\ntitle: 另一个\ncounty: 云和县\ntownship: 浮云街道\nbranch: 中山村党支部\ndate: 2020-01-01\n"
+        "slug: fuyun-map\n---\n正文\n", encoding="utf-8")
+    report = run(tiny, tmp_path / "out")
+    assert [p.code for p in report.errors] == ["E401"]
+    assert "fuyun-map.md" in report.errors[0].message and "other.md" in report.errors[0].message
+    assert not report.written
+
+
+def test_tags_with_one_slug_collide(tiny, tmp_path):
+    (tiny / "stories" / "other.md").write_text(
+        "---\ntitle: 另一个\ncounty: 云和县\ntownship: 浮云街道\nbranch: 中山村党支部\ndate: 2020-01-01\n"
+        "tags: [民情 地图]\n---\n正文\n", encoding="utf-8")
+    report = run(tiny, tmp_path / "out")
+    assert [p.code for p in report.errors] == ["E401"] and "tags/min-qing-di-tu/" in report.errors[0].message
+
+
+def test_long_lists_paginate(tiny, tmp_path):
+    for i in range(51):
+        (tiny / "stories" / f"p{i:02d}.md").write_text(
+            f"---\ntitle: 第{i}篇\ncounty: 云和县\ntownship: 紧水滩镇\nbranch: 石浦村党支部\ndate: 2021-02-{i % 28 + 1:02d}\n"
+            "standard: green\n---\n正文。\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert run(tiny, out).written
+    first = (out / "counties/yun-he-xian/jin-shui-tan-zhen/index.html").read_text()
+    second = (out / "counties/yun-he-xian/jin-shui-tan-zhen/page/2/index.html").read_text()
+    assert first.count('<article class="card') == 50 and second.count('<article class="card') == 1
+    assert 'href="/gsh/counties/yun-he-xian/jin-shui-tan-zhen/page/2/"' in first
+    assert (out / "standards/green/page/2/index.html").exists()  # 51 + yantou = 52 stories
+
+
+def test_keep_going_builds_the_rest_and_fails(tiny, tmp_path):
+    (tiny / "stories" / "bad.md").write_text("---\ntitle: 坏\ncounty: 云和县\n---\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert not run(tiny, out).written
+    report = run(tiny, out, keep_going=True)
+    assert report.written and report.errors and (out / "stories/fuyun-map/index.html").exists()
+    assert main(["build", "--content", str(tiny), "--out", str(out), "--keep-going", "--jobs", "1"]) == 1
+
+
+def test_strict_makes_warnings_errors(tiny, tmp_path):
+    (tiny / "site.toml").write_text((tiny / "site.toml").read_text() + 'fotter = "x"\n', encoding="utf-8")
+    assert run(tiny, tmp_path / "a").written
+    assert not run(tiny, tmp_path / "b", strict=True).written
+    assert main(["build", "--content", str(tiny), "--out", str(tmp_path / "c"), "--strict"]) == 1
+
+
+def test_gbk_story_is_read_with_a_warning(tiny, tmp_path):
+    path = tiny / "stories" / "yantou.md"
+    path.write_bytes(path.read_text(encoding="utf-8").encode("gbk"))
+    report = run(tiny, tmp_path / "out")
+    assert report.written and [p.code for p in report.problems] == ["W002"]
+    assert "通济堰边的守护人" in (tmp_path / "out/stories/yantou/index.html").read_text()
+
+
+def test_cli_exit_codes_and_messages(tiny, tmp_path, capsys):
+    assert main(["build", "--content", str(tiny), "--out", str(tmp_path / "out")]) == 0
+    assert "个页面" in capsys.readouterr().out
+    assert main(["build", "--content", str(BROKEN), "--out", str(tmp_path / "b")]) == 1
+    err = capsys.readouterr().err
+    assert f"{BROKEN}/stories/bad-date.md:6: 错误 E303: 日期“2023-02-30”不存在" in err
+    assert "构建失败" in err
+    assert main(["build", "--content", str(tmp_path / "nope")]) == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["build", "--jobs", "0"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["publish"])
+    assert exc.value.code == 2
+
+
+def test_refuses_to_replace_a_folder_it_did_not_write(tiny, tmp_path):
+    precious = tmp_path / "docs"
+    precious.mkdir()
+    (precious / "report.docx").write_text("x")
+    assert main(["build", "--content", str(tiny), "--out", str(precious)]) == 2
+    assert (precious / "report.docx").exists()
+    assert main(["build", "--content", str(tiny), "--out", str(tiny)]) == 2
+
+
+def test_check_reports_coverage(tiny, capsys):
+    assert main(["check", "--content", str(tiny)]) == 0
+    out = capsys.readouterr().out
+    assert "已讲故事的支部：3/4（75.0%）" in out  # 石浦村's only story is a draft
+    assert main(["check", "--content", str(tiny), "--min-coverage", "0.8"]) == 1
+    assert main(["check", "--content", str(BROKEN)]) == 1
+
+
+def test_new_story(tiny, capsys):
+    assert main(["new", "story", "--content", str(tiny), "--county", "莲都区", "--township", "碧湖镇",
+                 "--branch", "堰头村党支部", "古堰新生: 一个村的十年"]) == 0
+    path = tiny / "stories/莲都区/碧湖镇/gu-yan-xin-sheng-yi-ge-cun-de-shi-nian.md"
+    assert path.exists()
+    assert main(["new", "story", "--content", str(tiny), "--county", "莲都区", "--township", "碧湖镇",
+                 "--branch", "堰头村党支部", "古堰新生: 一个村的十年"]) == 1  # never overwrites
+    assert main(["new", "story", "--content", str(tiny), "--county", "莲都", "--township", "碧湖镇",
+                 "--branch", "堰头村党支部", "标题"]) == 1
+    assert "莲都区" in capsys.readouterr().err
+    # the new file is a valid draft: the site still builds, and with --drafts it is published
+    report = build(Options(content=tiny, out=tiny.parent / "out", jobs=1, drafts=True))
+    assert report.written and report.problems == []
+    assert (tiny.parent / "out/stories/gu-yan-xin-sheng-yi-ge-cun-de-shi-nian/index.html").exists()

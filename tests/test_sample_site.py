@@ -1,0 +1,195 @@
+"""The sample site in content/, built once per session, checked page by page."""
+import csv
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from generator.chinese import slugify
+
+CONTENT = ROOT / "content"
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def frontmatter(path: Path) -> dict[str, str]:
+    head = path.read_text(encoding="utf-8").split("---\n")[1]
+    return dict(line.split(": ", 1) for line in head.splitlines() if ": " in line and not line.startswith(" "))
+
+
+STORIES = sorted((CONTENT / "stories").rglob("*.md"))
+PUBLISHED = [p for p in STORIES if frontmatter(p).get("draft") != "true"]
+DRAFTS = [p for p in STORIES if frontmatter(p).get("draft") == "true"]
+
+
+def slug_of(path: Path) -> str:
+    return frontmatter(path).get("slug") or slugify(path.stem)
+
+
+class Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.urls, self.ids, self.lang = [], set(), None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.urls += [v for k, v in attrs if k in ("href", "src") and v]
+        if "id" in a:
+            self.ids.add(a["id"])
+        if tag == "html":
+            self.lang = a.get("lang")
+
+
+def parse(path: Path) -> Links:
+    p = Links()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+def test_sample_content_is_as_promised():
+    assert len(STORIES) >= 30 and len(DRAFTS) == 2
+    fms = [frontmatter(p) for p in STORIES]
+    names = {fm.get("standard") for fm in fms}
+    standards = {"讲好党建故事": "story", "亮好党员干部形象": "image", "建好服务群众项目": "service",
+                 "创好绿色发展路子": "green", "管好党建基础档案": "archive", "落好从严管理措施": "discipline",
+                 "筑好基层战斗堡垒": "bastion", "建好有力推进机制": "mechanism"}
+    assert {standards.get(n, n) for n in names} == set(standards.values())
+    assert sum("cover" in fm for fm in fms) >= 5 and sum(fm.get("featured") == "true" for fm in fms) >= 2
+    counties = {r["county"] for r in csv.DictReader(open(CONTENT / "org.csv", encoding="utf-8"))}
+    assert len(counties) == 9
+
+
+def test_every_story_is_300_to_3000_characters():
+    for path in STORIES:
+        body = path.read_text(encoding="utf-8").split("---\n", 2)[2]
+        n = len(re.findall(r"[\u4e00-\u9fff]", body))
+        assert 300 <= n <= 3000, (path, n)
+
+
+def test_every_contract_address_exists(sample):
+    expected = ["index.html", "counties/index.html", "feed.xml", "sitemap.xml", "robots.txt", "404.html",
+                "about/index.html", "rules/index.html"]
+    expected += [f"stories/{slug_of(p)}/index.html" for p in PUBLISHED]
+    expected += [f"standards/{s}/index.html" for s in
+                 ("story", "image", "service", "green", "archive", "discipline", "bastion", "mechanism")]
+    for row in csv.DictReader(open(CONTENT / "org.csv", encoding="utf-8")):
+        expected.append(f"counties/{slugify(row['county'])}/{slugify(row['township'])}/index.html")
+    tags = {t.strip() for p in PUBLISHED for t in frontmatter(p).get("tags", "[]").strip("[]").split(",")}
+    expected += [f"tags/{slugify(t)}/index.html" for t in tags if t]
+    missing = [e for e in expected if not (sample / e).is_file()]
+    assert missing == []
+    assert (sample / "counties/jing-ning-she-zu-zi-zhi-xian/he-xi-jie-dao/index.html").exists()
+    assert (sample / "counties/lian-du-qu/zi-jin-jie-dao/index.html").exists()
+
+
+def test_drafts_are_not_published(sample):
+    for path in DRAFTS:
+        assert not (sample / "stories" / slug_of(path)).exists()
+        title = frontmatter(path)["title"]
+        assert title not in (sample / "index.html").read_text() and title not in (sample / "feed.xml").read_text()
+
+
+def test_every_internal_link_resolves(sample):
+    pages = [p for p in sample.rglob("*.html")]
+    for page in pages:
+        links = parse(page)
+        assert links.lang == "zh-CN", page
+        for url in links.urls:
+            if url.startswith(("http://", "https://", "mailto:")):
+                continue
+            if url.startswith("#"):
+                assert url[1:] in links.ids, (page, url)
+                continue
+            assert url.startswith("/"), (page, url)
+            path, _, fragment = url.partition("#")
+            target = sample / path.lstrip("/")
+            if path.endswith("/"):
+                target = target / "index.html"
+            assert target.is_file(), (page, url)
+            if fragment:
+                assert fragment in parse(target).ids, (page, url)
+
+
+def test_nothing_is_fetched_from_another_host(sample):
+    """Images, scripts, styles and icons all come from the site itself."""
+    for page in sample.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r'src="(https?:)?//', text), page
+        for tag in re.findall(r"<link [^>]+>", text):
+            if 'rel="canonical"' not in tag and 'rel="alternate"' not in tag:
+                assert re.search(r'href="/', tag), (page, tag)
+    for sheet in sample.rglob("*.css"):
+        text = sheet.read_text(encoding="utf-8")
+        assert "@import" not in text and not re.search(r"url\(\s*['\"]?(https?:)?//", text), sheet
+
+
+def test_story_page(sample):
+    html = (sample / "stories/fuyun-map/index.html").read_text()
+    assert "<h1>民情地图绘出干群连心桥</h1>" in html
+    assert "2017年3月15日" in html and "封平" in html and "陈一良" in html
+    assert 'href="/counties/#yun-he-xian"' in html and 'href="/counties/yun-he-xian/fu-yun-jie-dao/"' in html
+    assert 'href="/counties/yun-he-xian/fu-yun-jie-dao/#zhong-shan-cun-dang-zhi-bu"' in html
+    assert 'href="/standards/archive/"' in html and 'href="/tags/min-qing-di-tu/"' in html
+    assert re.search(r"约 \d+ 分钟读完", html)
+    assert "<figcaption>浮云街道干部正在绘制民情地图。</figcaption>" in html
+    assert 'rel="prev"' in html or 'rel="next"' in html
+
+
+def test_no_stray_line_breaks_between_chinese_characters(sample):
+    for page in (sample / "stories").rglob("index.html"):
+        prose = page.read_text().split('<div class="prose">')[1].split("</div>")[0]
+        for para in re.findall(r"<p>(.*?)</p>", prose, re.S):
+            assert not re.search(r"[\u4e00-\u9fff，。、；：？！”“]\s*\n\s*[\u4e00-\u9fff，。、；：？！“”]", para), page
+
+
+def test_legacy_article_is_clean_simplified_chinese(sample):
+    html = (sample / "stories/ba-ge-hao/index.html").read_text()
+    prose = html.split('<div class="prose">')[1].split("</div>")[0]
+    for traditional in "麗黨縣鄉優標準從嚴規範組織設強點檔":
+        assert traditional not in prose
+    assert not re.search(r"\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]+\)", prose)  # no (yōu) pinyin
+    assert not re.search(r"[\u4e00-\u9fff],|,[\u4e00-\u9fff]", prose)  # no ASCII comma in Chinese
+    assert "◎" not in html
+    assert "丽水市从“讲”美丽党建好故事出发" in prose
+
+
+def test_feed_is_atom_with_absolute_addresses(sample):
+    root = ET.parse(sample / "feed.xml").getroot()
+    assert root.tag == f"{ATOM}feed"
+    entries = root.findall(f"{ATOM}entry")
+    assert len(entries) == min(50, len(PUBLISHED))
+    dates = [e.find(f"{ATOM}updated").text for e in entries]
+    assert dates == sorted(dates, reverse=True)
+    for e in entries:
+        assert e.find(f"{ATOM}link").get("href").startswith("https://example.org/stories/")
+
+
+def test_sitemap_and_robots(sample):
+    root = ET.parse(sample / "sitemap.xml").getroot()
+    locs = [u.find("{http://www.sitemaps.org/schemas/sitemap/0.9}loc").text for u in root]
+    assert "https://example.org/" in locs and "https://example.org/stories/fuyun-map/" in locs
+    assert all(loc.startswith("https://example.org/") for loc in locs)
+    assert "https://example.org/404.html" not in locs
+    assert "Sitemap: https://example.org/sitemap.xml" in (sample / "robots.txt").read_text()
+
+
+def test_home_page(sample):
+    html = (sample / "index.html").read_text()
+    assert "精选故事" in html and "最新故事" in html
+    for name in ("讲好党建故事", "建好有力推进机制", "景宁畲族自治县", "龙泉市"):
+        assert name in html
+    assert f"<strong>{len(PUBLISHED)}</strong>个故事" in html
+
+
+def test_accessibility_landmarks(sample):
+    html = (sample / "stories/fuyun-map/index.html").read_text()
+    assert '<a class="skip-link" href="#main">' in html and '<main id="main"' in html
+    assert '<nav class="site-nav" aria-label="主导航">' in html and "<header" in html and "<footer" in html
+    assert 'alt="' in html and 'name="viewport"' in html
+
+
+def test_theme_has_print_style_and_first_line_indent():
+    css = (ROOT / "themes/default/static/css/site.css").read_text()
+    assert "@media print" in css and "text-indent: 2em" in css and "line-height: 1.9" in css
