@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from functools import lru_cache
 
 from pypinyin import Style, load_phrases_dict, pinyin
 
@@ -33,6 +34,7 @@ _SENTENCE_END = re.compile("[。！？!?…][”’」』）)]*")
 READING_SPEED = 400  # characters a minute, for Chinese prose read on a screen
 
 
+@lru_cache(maxsize=65536)  # names, tags and headings repeat across thousands of stories
 def slugify(text: str) -> str:
     """Lowercase ASCII address part: Han characters become pinyin syllables,
     Latin letters and digits are kept, everything else separates.

@@ -34,7 +34,7 @@ _EXTERNAL = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|//)")
 _LIST_SEPARATORS = re.compile(r"[、，,；;]")
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser is ten times faster
     """Safe YAML that leaves dates as text, so that we can check them and
     report a bad one with its line instead of crashing in the YAML library."""
 
