@@ -82,8 +82,10 @@ def load_site(options: Options, report: Report, progress: Progress | None = None
     content = options.content
     settings, problems = load_settings(content)
     report.problems += problems
-    if settings is None:
-        return None
+    # With broken settings nothing is written, but every story is still read
+    # and checked (with the default standards) so that one run lists everything.
+    usable = settings is not None and not any(not p.is_warning for p in problems)
+    settings = settings or Settings(title="", city="", base_url="/")
     if options.base_url:
         settings = replace(settings, base_url=options.base_url.rstrip("/") + "/")
     theme, problems = find_theme(content.resolve().parent, settings.theme, str(content / "site.toml"))
@@ -102,7 +104,7 @@ def load_site(options: Options, report: Report, progress: Progress | None = None
     library, problems = build_library(rows, stories, pages, options.drafts, str(content / "org.csv"))
     report.problems += problems
     timer.lap("library")
-    if theme is None:
+    if theme is None or not usable:
         return None
     return Site(settings, theme, library)
 

@@ -136,7 +136,13 @@ class _Checker:
 
 
 def parse_settings(text: str, name: str = "site.toml") -> tuple[Settings | None, list[Problem]]:
-    """Pure: the text of site.toml → Settings (None when it has errors) and problems."""
+    """Pure: the text of site.toml → Settings and problems.
+
+    Settings is None only when the TOML cannot be parsed; with other errors it
+    holds defaults in place of the bad values, so that the rest of the site can
+    still be checked in the same run. Callers must not build when a problem is
+    an error.
+    """
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -166,8 +172,7 @@ def parse_settings(text: str, name: str = "site.toml") -> tuple[Settings | None,
         footer=c.string(doc, "footer", "") if "footer" in doc else "",
         standards=standards, coverage_target=float(target), rating=rating,
     )
-    failed = any(not p.is_warning for p in c.problems)
-    return (None if failed else settings), c.problems
+    return settings, c.problems
 
 
 def _standards(c: _Checker, value: Any) -> tuple[Standard, ...]:

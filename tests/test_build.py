@@ -210,3 +210,11 @@ def test_new_story(tiny, capsys):
     report = build(Options(content=tiny, out=tiny.parent / "out", jobs=1, drafts=True))
     assert report.written and report.problems == []
     assert (tiny.parent / "out/stories/gu-yan-xin-sheng-yi-ge-cun-de-shi-nian/index.html").exists()
+
+
+def test_bad_settings_still_check_every_story(tiny, tmp_path):
+    (tiny / "site.toml").write_text('title = "t"\ncity = "c"\nbase_url = "ftp://x"\n', encoding="utf-8")
+    (tiny / "stories" / "bad.md").write_text("---\ntitle: 坏\ncounty: 云和县\n---\n", encoding="utf-8")
+    report = run(tiny, tmp_path / "out")
+    assert not report.written and not (tmp_path / "out").exists()
+    assert sorted({p.code for p in report.errors}) == ["E103", "E302"]
