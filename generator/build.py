@@ -1,28 +1,36 @@
 """The orchestrator: read everything, check everything, plan, render, then
-write into a staging folder and swap it in. Nothing is written before
-everything is known to be right."""
+write. Nothing is written before everything is known to be right.
+
+A first build renders everything into a staging folder and swaps it in. With
+a cache from the previous build, only pages whose fingerprint changed are
+rendered (into staging, then moved into place) and files no longer produced
+are removed; when no input changed at all, nothing is done.
+"""
 from __future__ import annotations
 
+import hashlib
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from functools import partial
 from pathlib import Path
 from typing import Callable
 
+from . import __version__
+from .cache import Cache, Entry, cache_path
+from .chinese import known_slugs, remember_slugs
 from .config import Settings, load_settings
+from .encoding import read_text
 from .errors import Problem
 from .library import build_library
 from .models import FreePage, Library, Story
-from .output import Claims, Staging, check_output
+from .output import Claims, Staging, read_marker
 from .pages import PagePlan, plan_pages
-from .reader import read_page, read_story
+from .reader import digest, missing_assets, read_page
 from .registry import load_registry
-from .render import Context, Theme, find_theme, make_environment, render_page, template_problem
+from .render import Theme, find_theme
+from .workers import jobs_for, read_stories, render_pages
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-PARALLEL_FROM = 64  # below this many stories, starting workers costs more than it saves
 
 
 @dataclass(frozen=True)
@@ -34,14 +42,18 @@ class Options:
     keep_going: bool = False
     jobs: int | None = None  #: worker processes; None means one per core
     base_url: str | None = None
+    use_cache: bool = True
 
 
 @dataclass
 class Report:
     problems: list[Problem] = field(default_factory=list)
-    pages: int = 0
-    files: int = 0
-    written: bool = False
+    pages: int = 0  #: pages the site has
+    rendered: int = 0  #: pages rendered by this build
+    files: int = 0  #: files written or replaced by this build
+    removed: int = 0  #: files removed because nothing produces them any more
+    written: bool = False  #: the output now holds this build's site
+    unchanged: bool = False  #: nothing changed since the last build: nothing was done
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -68,7 +80,7 @@ class _Timer:
 
     def lap(self, stage: str) -> None:
         now = time.perf_counter()
-        self.report.timings[stage] = now - self.last
+        self.report.timings[stage] = self.report.timings.get(stage, 0.0) + now - self.last
         self.last = now
 
 
@@ -76,10 +88,17 @@ def _blocking(report: Report, options: Options) -> bool:
     return any(not p.is_warning or options.strict for p in report.problems)
 
 
-def load_site(options: Options, report: Report, progress: Progress | None = None) -> Site | None:
-    """Read and check the whole site; None when it cannot be built at all."""
+def _hash(value) -> str:
+    return hashlib.blake2b(repr(value).encode(), digest_size=12).hexdigest()
+
+
+def load_site(options: Options, report: Report, progress: Progress | None = None,
+              cache: Cache | None = None, files: dict | None = None) -> Site | None:
+    """Read and check the whole site; None when it cannot be built at all.
+    `files`: the scan of content/ when the caller already made one."""
     timer = _Timer(report)
     content = options.content
+    files = scan(content) if files is None else files
     settings, problems = load_settings(content)
     report.problems += problems
     # With broken settings nothing is written, but every story is still read
@@ -93,7 +112,7 @@ def load_site(options: Options, report: Report, progress: Progress | None = None
     rows, problems = load_registry(content)
     report.problems += problems
     timer.lap("settings")
-    stories = _read_all(sorted((content / "stories").rglob("*.md")), content, settings, options, report, progress)
+    stories = _read_stories(content, files, settings, options, report, progress, cache)
     pages: list[FreePage] = []
     for path in sorted((content / "pages").glob("*.md")):
         page, problems = read_page(path, content, settings)
@@ -109,66 +128,144 @@ def load_site(options: Options, report: Report, progress: Progress | None = None
     return Site(settings, theme, library)
 
 
-def _read_all(paths: list[Path], content: Path, settings: Settings, options: Options, report: Report,
-              progress: Progress | None) -> list[Story]:
-    read = partial(read_story, content=content, settings=settings)
-    jobs = options.jobs or os.cpu_count() or 1
+def _read_stories(content: Path, files: dict, settings: Settings, options: Options, report: Report,
+                  progress: Progress | None, cache: Cache | None) -> list[Story]:
+    """Every story file → Story, parsing only what the cache cannot vouch for:
+    a file is unchanged when its mtime and size match, or else its text's hash."""
+    locations = sorted(k for k in files if k.startswith("stories/") and k.endswith(".md"))
+    parse_fp = _hash((__version__, str(content), settings))  # what parsing depends on besides the text
+    results: list = [None] * len(locations)
+    todo: list[int] = []
+    for i, location in enumerate(locations):
+        entry = cache.story(location) if cache else None
+        if entry and entry.parse_fp == parse_fp:
+            if (entry.mtime_ns, entry.size) == files[location]:
+                results[i] = cache.result(entry)
+                continue
+            if _same_text(content / location, location, entry, files[location]):
+                results[i] = cache.result(entry)
+                cache.put_story(location, entry)  # remember the new mtime
+                continue
+        todo.append(i)
+    fresh = read_stories([content / locations[i] for i in todo], content, settings, jobs_for(options.jobs), progress)
+    for i, (story, problems, text_digest, mtime_ns, size) in zip(todo, fresh):
+        results[i] = (story, problems)
+        if cache is not None and text_digest:
+            cache.put_story(locations[i], Entry(mtime_ns, size, text_digest, parse_fp, value=(story, problems)))
+    if cache is not None:
+        cache.keep_only(set(locations))
     stories = []
-    if jobs > 1 and len(paths) >= PARALLEL_FROM:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = pool.map(read, paths, chunksize=max(1, len(paths) // (jobs * 8)))
-            stories = _collect(results, len(paths), report, progress)
-    else:
-        stories = _collect(map(read, paths), len(paths), report, progress)
-    return stories
-
-
-def _collect(results, total: int, report: Report, progress: Progress | None) -> list[Story]:
-    stories = []
-    for done, (story, problems) in enumerate(results, 1):
+    for story, problems in results:
         report.problems += problems
         if story is not None:
-            stories.append(story)
-        if progress:
-            progress("读取故事", done, total)
+            missing = [a for a in story.assets if a.source not in files]
+            if missing:
+                report.problems += missing_assets(story, content)
+            else:
+                stories.append(story)
     return stories
 
 
-def build(options: Options, progress: Progress | None = None) -> Report:
+def _same_text(path: Path, location: str, entry: Entry, stat: tuple[int, int]) -> bool:
+    """A touched but unchanged file: same text, so the cached parse still holds."""
+    text, _ = read_text(path)
+    if text is None or digest(text, location) != entry.digest:
+        return False
+    entry.mtime_ns, entry.size = stat
+    return True
+
+
+def build(options: Options, progress: Progress | None = None, cache: Cache | None = None,
+          quick_check: bool = True) -> Report:
     """Build the site into options.out. The report says what happened; the
-    previous output is untouched unless `report.written`."""
+    previous output is untouched unless `report.written`.
+
+    `cache`: the live cache of a `serve` session; by default the one beside
+    the output is opened (unless options.use_cache is False) and saved.
+    `quick_check`: first compare every input's stat with the last build's and
+    stop when nothing changed (a watcher that saw a change skips this)."""
     report = Report()
     started = time.perf_counter()
-    site = load_site(options, report, progress)
+    if cache is None and options.use_cache:
+        cache, problems = Cache.open(cache_path(options.out))
+        report.problems += problems
+        remember_slugs(cache.slugs)
+    files_in = scan(options.content)
+    signature = _signature(options, files_in) if cache is not None and quick_check else None
+    if signature is not None and signature == cache.inputs and read_marker(options.out) == cache.token:
+        report.unchanged = report.written = True
+        report.problems += cache.warnings
+        report.pages = sum(1 for a in cache.pages)
+        report.timings["total"] = time.perf_counter() - started
+        return report
+    site = load_site(options, report, progress, cache, files_in)
     if site is None:
         return report
     timer = _Timer(report)
-    plans, files = _plan(options.content, site, report)
+    plans, files = _plan(options.content, site, report, files_in)
     timer.lap("plan")
     # Address collisions cannot be skipped like a broken story: nothing is written.
     if any(p.code == "E401" for p in report.problems) or (_blocking(report, options) and not options.keep_going):
         return report
+    fingerprints = _fingerprints(site, plans)
+    sources = {address: _stat_key(source) for address, (source, _, _) in files.items()}
+    previous = cache if cache is not None and cache.token and read_marker(options.out) == cache.token else None
+    if previous is not None:
+        # The marker proves the output is what the manifest says (it is its hash).
+        todo = [p for p in plans if previous.pages.get(p.address) != fingerprints[p.address]]
+        copies = [a for a in files if previous.files.get(a) != sources[a]]
+        stale = (set(previous.pages) | set(previous.files)) - set(fingerprints) - set(files)
+    else:
+        todo, copies, stale = plans, list(files), set()
+    token = _hash((sorted(fingerprints.items()), sorted(sources.items())))
     staging = Staging(options.out)
     try:
-        if _render_all(staging, site, plans, report, progress):
-            timer.lap("render")
-            for address, (source, _, _) in files.items():
-                staging.copy(address, source)
-            timer.lap("copy")
-            staging.commit()
-            report.written = True
-            report.pages, report.files = len(plans), staging.files
+        templates_cache = cache_path(options.out).parent / "templates" if cache is not None else None
+        failed = render_pages(site, todo, staging.root, jobs_for(options.jobs), progress, templates_cache)
+        timer.lap("render")
+        if failed:
+            report.problems += _one_per_place(failed)
+            return report
+        for address in copies:
+            staging.copy(address, files[address][0])
+        if previous is None:
+            staging.commit(token)
+        else:
+            report.removed = staging.merge(token, stale)
+        timer.lap("write")
+        report.written = True
+        report.pages, report.rendered, report.files = len(plans), len(todo), len(todo) + len(copies)
     finally:
         if not report.written:
             staging.abort()
+    if cache is not None:
+        cache.pages, cache.files, cache.token = fingerprints, sources, token
+        clean = not report.errors
+        cache.inputs = signature if clean else None
+        cache.warnings = report.warnings if clean else []
+        cache.slugs = known_slugs()
+        cache.save()
+        timer.lap("cache")
     report.timings["total"] = time.perf_counter() - started
     return report
 
 
-def _plan(content: Path, site: Site, report: Report) -> tuple[list[PagePlan], dict]:
+def _one_per_place(problems: list[Problem]) -> list[Problem]:
+    """One broken template line breaks many pages: report it once, with the count."""
+    first: dict[tuple, Problem] = {}
+    count: dict[tuple, int] = {}
+    for p in problems:
+        key = (p.code, p.file, p.line)
+        first.setdefault(key, p)
+        count[key] = count.get(key, 0) + 1
+    return [p if count[k] == 1 else replace(p, message=f"{p.message}（共 {count[k]} 个页面出错）")
+            for k, p in first.items()]
+
+
+def _plan(content: Path, site: Site, report: Report, files_in: dict) -> tuple[list[PagePlan], dict]:
     """Plan every page and copied file, and claim each address once."""
     plans = plan_pages(site.library, site.settings)
-    files = _static_files(content, site)
+    files = _static_files(content, site, files_in)
     claims = Claims()
     for plan in plans:
         report.problems += filter(None, [claims.claim(plan.address, plan.label, plan.file)])
@@ -177,32 +274,62 @@ def _plan(content: Path, site: Site, report: Report) -> tuple[list[PagePlan], di
     return plans, files
 
 
-def _render_all(staging: Staging, site: Site, plans: list[PagePlan], report: Report,
-                progress: Progress | None) -> bool:
-    env = make_environment(site.theme, site.settings)
-    context = Context(site.library, site.settings, plans)
-    for done, plan in enumerate(plans, 1):
+def _fingerprints(site: Site, plans: list[PagePlan]) -> dict[str, str]:
+    """address → hash of everything the page is made from: its own deps plus
+    what every page shows (settings, theme templates, the menu, our version)."""
+    templates = sorted((p.relative_to(d).as_posix(), p.read_bytes()) for d in site.theme.template_dirs
+                       for p in d.rglob("*") if p.is_file())
+    menu = [(p.slug, p.title, p.menu) for p in site.library.pages if p.menu is not None]
+    common = _hash((__version__, site.settings, templates, menu))
+    return {p.address: _hash((common, p.template, p.kind, p.key, p.number, p.items, p.deps)) for p in plans}
+
+
+def _stat_key(path: Path) -> tuple[str, int, int]:
+    stat = path.stat()
+    return str(path), stat.st_mtime_ns, stat.st_size
+
+
+def scan(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file below root (hidden ones left out): POSIX path → (mtime_ns, size)."""
+    found: dict[str, tuple[int, int]] = {}
+
+    def walk(folder: str, prefix: str) -> None:
         try:
-            staging.write(plan.address, render_page(env, context, plan).encode("utf-8"))
-        except Exception as exc:  # a broken template of the user's theme: report it, keep no output
-            report.problems.append(template_problem(exc, plan))
-            return False
-        if progress:
-            progress("生成页面", done, len(plans))
-    return True
+            entries = list(os.scandir(folder))
+        except OSError:
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                walk(entry.path, f"{prefix}{entry.name}/")
+            elif entry.is_file():
+                stat = entry.stat()
+                found[prefix + entry.name] = (stat.st_mtime_ns, stat.st_size)
+
+    walk(str(root), "")
+    return found
 
 
-def _static_files(content: Path, site: Site) -> dict[str, tuple[Path, str, str | None]]:
+def _signature(options: Options, files_in: dict) -> str:
+    """Every input, cheaply: each file's path, mtime and size below content/,
+    the site's themes and the built-in themes, plus the options that shape
+    the output. Equal signatures mean an equal site."""
+    from .render import BUILTIN_THEMES
+
+    themes = [sorted(scan(root).items()) for root in (options.content.resolve().parent / "themes", BUILTIN_THEMES)]
+    return _hash((__version__, str(options.content.resolve()), options.drafts, options.base_url,
+                  sorted(files_in.items()), themes))
+
+
+def _static_files(content: Path, site: Site, files_in: dict) -> dict[str, tuple[Path, str, str | None]]:
     """address → (source file, label, referring file) for everything copied as is."""
     files: dict[str, tuple[Path, str, str | None]] = {}
     for root in site.theme.static_dirs:  # later layers override earlier ones
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            files[path.relative_to(root).as_posix()] = (path, f"主题文件 {path.relative_to(root).as_posix()}", None)
-    media = content / "media"
-    if media.is_dir():
-        for path in sorted(p for p in media.rglob("*") if p.is_file() and not p.name.startswith(".")):
-            address = path.relative_to(content).as_posix()
-            files[address] = (path, f"文件 {address}", None)
+        for address in sorted(scan(root)):
+            files[address] = (root / address, f"主题文件 {address}", None)
+    for address in sorted(k for k in files_in if k.startswith("media/")):
+        files[address] = (content / address, f"文件 {address}", None)
     for item in [*site.library.stories.values(), *site.library.pages]:
         for asset in item.assets:
             if not asset.address.startswith("media/"):
@@ -213,10 +340,8 @@ def _static_files(content: Path, site: Site) -> dict[str, tuple[Path, str, str |
 def check_site(options: Options) -> tuple[Report, Site | None]:
     """Read, check and plan without writing anything (for `gushihui check`)."""
     report = Report()
-    site = load_site(options, report)
+    files_in = scan(options.content)
+    site = load_site(options, report, files=files_in)
     if site is not None:
-        _plan(options.content, site, report)
+        _plan(options.content, site, report, files_in)
     return report, site
-
-
-__all__ = ["Options", "Report", "build", "check_site", "check_output"]

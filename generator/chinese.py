@@ -6,9 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from functools import lru_cache
-
-from pypinyin import Style, load_phrases_dict, pinyin
 
 # Place names that pypinyin reads with the everyday reading of a polyphonic
 # character. In place names 都 is dū (莲都, 八都), 查 is zhā (查田), 丽 is lí (丽水).
@@ -18,7 +15,18 @@ PLACE_PHRASES: dict[str, str] = {
     "查田": "zhā tián", "丽水": "lí shuǐ", "六安": "lù ān", "蚌埠": "bèng bù",
     "东弄": "dōng lòng",
 }
-load_phrases_dict({k: [[s] for s in v.split()] for k, v in PLACE_PHRASES.items()})
+_pinyin = None
+
+
+def _load_pinyin():
+    """pypinyin takes half a second to import: only builds that make new slugs pay it."""
+    global _pinyin
+    if _pinyin is None:
+        from pypinyin import Style, load_phrases_dict, pinyin
+
+        load_phrases_dict({k: [[s] for s in v.split()] for k, v in PLACE_PHRASES.items()})
+        _pinyin = lambda text: [s[0] for s in pinyin(text, style=Style.NORMAL, errors="ignore", v_to_u=False)]  # noqa: E731
+    return _pinyin
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 # Characters a Chinese reader sees as full width: Han, CJK punctuation,
@@ -27,14 +35,16 @@ _WIDE = _HAN + "\u2e80-\u2fdf\u3000-\u303f\u3100-\u312f\uff00-\uffef\u2018-\u201
 _TOKEN = re.compile(f"([{_HAN}]+)|([a-z0-9]+)")
 _BREAK_AFTER_WIDE = re.compile(f"(?<=[{_WIDE}])[ \t]*\n[ \t]*")
 _BREAK_BEFORE_WIDE = re.compile(f"[ \t]*\n[ \t]*(?=[{_WIDE}])")
-_HAN_CHAR = re.compile(f"[{_HAN}]")
+_HAN_RUN = re.compile(f"[{_HAN}]+")
 _LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:['’.-][A-Za-z0-9]+)*")
 _SENTENCE_END = re.compile("[。！？!?…][”’」』）)]*")
 
 READING_SPEED = 400  # characters a minute, for Chinese prose read on a screen
 
 
-@lru_cache(maxsize=65536)  # names, tags and headings repeat across thousands of stories
+_memo: dict[str, str] = {}  # names, tags and headings repeat across thousands of stories
+
+
 def slugify(text: str) -> str:
     """Lowercase ASCII address part: Han characters become pinyin syllables,
     Latin letters and digits are kept, everything else separates.
@@ -42,11 +52,28 @@ def slugify(text: str) -> str:
     >>> slugify("莲都区")
     'lian-du-qu'
     """
+    try:
+        return _memo[text]
+    except KeyError:
+        slug = _memo[text] = _slugify(text)
+        return slug
+
+
+def known_slugs() -> dict[str, str]:
+    """Every slug made so far, for the build cache to keep."""
+    return dict(_memo)
+
+
+def remember_slugs(slugs: dict[str, str]) -> None:
+    _memo.update(slugs)
+
+
+def _slugify(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
     parts: list[str] = []
     for han, latin in _TOKEN.findall(text):
         if han:
-            parts.extend(s[0] for s in pinyin(han, style=Style.NORMAL, errors="ignore", v_to_u=False))
+            parts.extend(_load_pinyin()(han))
         else:
             parts.append(latin)
     return "-".join(p for p in parts if p)
@@ -65,7 +92,7 @@ def join_soft_breaks(text: str) -> str:
 
 def count_characters(text: str) -> int:
     """Reading units: each Han character counts one, each Latin word one."""
-    return len(_HAN_CHAR.findall(text)) + len(_LATIN_WORD.findall(text))
+    return sum(map(len, _HAN_RUN.findall(text))) + len(_LATIN_WORD.findall(text))
 
 
 def reading_minutes(units: int) -> int:

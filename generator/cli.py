@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--strict", action="store_true", help="把警告当作错误")
     b.add_argument("--keep-going", action="store_true", help="跳过有错误的故事继续生成（仍以状态 1 退出）")
     b.add_argument("--jobs", type=_positive, default=None, help="并行进程数（默认：CPU 核数）")
+    b.add_argument("--no-cache", action="store_true", help="不使用也不更新构建缓存，完整生成")
     c = sub.add_parser("check", help="只检查内容，不生成网站")
     c.add_argument("--content", type=Path, default=Path("content"), help="内容目录（默认 ./content）")
     c.add_argument("--min-coverage", type=_share, default=None,
@@ -106,6 +107,19 @@ def _progress_bar():
         yield update
 
 
+def summary(report: Report, out: Path) -> str:
+    """The one line a build ends with."""
+    seconds = report.timings.get("total", 0.0)
+    if report.unchanged:
+        return f"没有变化：{out}/ 已是最新（{report.pages} 个页面），用时 {seconds:.2f} 秒。"
+    parts = [f"{report.pages} 个页面"]
+    if report.rendered != report.pages:
+        parts.append(f"其中 {report.rendered} 个有变化")
+    if report.removed:
+        parts.append(f"删除 {report.removed} 个过时文件")
+    return f"已生成 {out}/：{'，'.join(parts)}，写入 {report.files} 个文件，用时 {seconds:.2f} 秒。"
+
+
 def _cmd_build(args) -> int:
     if not args.content.is_dir():
         print(f"gushihui: 找不到内容目录 {args.content}", file=sys.stderr)
@@ -116,15 +130,15 @@ def _cmd_build(args) -> int:
         print(f"gushihui: {exc}", file=sys.stderr)
         return 2
     options = Options(content=args.content, out=args.out, drafts=args.drafts, strict=args.strict,
-                      keep_going=args.keep_going, jobs=args.jobs, base_url=args.base_url)
+                      keep_going=args.keep_going, jobs=args.jobs, base_url=args.base_url,
+                      use_cache=not args.no_cache)
     with _progress_bar() as progress:
         report = build(options, progress)
     _print_problems(report.problems)
     if not report.written:
         print(f"构建失败：{_counts(report)}；{args.out}/ 保持原样。", file=sys.stderr)
         return 1
-    seconds = report.timings.get("total", 0.0)
-    print(f"已生成 {args.out}/：{report.pages} 个页面，共 {report.files} 个文件，用时 {seconds:.2f} 秒。")
+    print(summary(report, args.out))
     if report.errors:
         print(f"有 {_counts(report)}，出错的故事没有生成。", file=sys.stderr)
         return 1

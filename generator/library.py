@@ -1,6 +1,8 @@
 """Stories + registry → the frozen Library: checked names, ids, order, slugs."""
 from __future__ import annotations
 
+import hashlib
+
 from .chinese import slugify
 from .errors import Problem
 from .models import BranchNode, BranchRow, County, FreePage, Library, Story, Tag, Township
@@ -16,7 +18,7 @@ def build_library(rows: list[BranchRow] | None, stories: list[Story], pages: lis
     from_registry = rows is not None
     if rows is None:
         rows = list(dict.fromkeys(BranchRow(s.county, s.township, s.branch) for s in stories))
-    names = Names(rows)
+    names, position, digest = _registry_index(rows)
     valid = []
     for story in stories:
         wrong = names.check(story.county, story.township, story.branch)
@@ -24,13 +26,33 @@ def build_library(rows: list[BranchRow] | None, stories: list[Story], pages: lis
             problems.append(Problem(wrong.code, wrong.message, story.source, story.lines.get(wrong.field, 1)))
         elif drafts or not story.draft:
             valid.append(story)
-    position = {(r.county, r.township, r.branch): i for i, r in enumerate(rows)}
     valid.sort(key=lambda s: (position[(s.county, s.township, s.branch)], s.date, s.id))
     counties = _tree(rows, valid, problems, registry_file)
     tags = _tags(valid, problems)
+    neighbours = {}
+    for county in counties:
+        for town in county.townships:
+            ids = (None, *town.story_ids, None)
+            neighbours.update({ids[i]: (ids[i - 1], ids[i + 1]) for i in range(1, len(ids) - 1)})
     library = Library(stories={s.id: s for s in valid}, counties=counties, tags=tags,
-                      pages=tuple(sorted(pages, key=lambda p: p.source)), from_registry=from_registry)
+                      pages=tuple(sorted(pages, key=lambda p: p.source)), from_registry=from_registry,
+                      registry_digest=digest, neighbours=neighbours)
     return library, problems
+
+
+_index: tuple = (None, None)
+
+
+def _registry_index(rows: list[BranchRow]) -> tuple[Names, dict, str]:
+    """Name lookup, display position and digest of a registry; the same list
+    object (an unchanged org.csv, see load_registry) reuses the last ones."""
+    global _index
+    if _index[0] is not rows:
+        position = {(r.county, r.township, r.branch): i for i, r in enumerate(rows)}
+        digest = hashlib.blake2b(repr([tuple(r.__dict__.values())[:6] for r in rows]).encode(),
+                                 digest_size=10).hexdigest()
+        _index = (rows, (Names(rows), position, digest))
+    return _index[1]
 
 
 def _unique_ids(stories: list[Story], problems: list[Problem]) -> list[Story]:
@@ -58,7 +80,7 @@ def _tree(rows: list[BranchRow], stories: list[Story], problems: list[Problem],
         townships, town_slugs = [], {}
         for town, branch_rows in towns.items():
             tslug = _claim_slug(town, town_slugs, f"{county}的乡镇（街道）", problems, registry_file)
-            branches = tuple(BranchNode(r.branch, slugify(r.branch), r.branch_code,
+            branches = tuple(BranchNode(r.branch, r.branch_code,
                                         tuple(by_branch.get((county, town, r.branch), ()))) for r in branch_rows)
             ids = tuple(i for b in branches for i in b.story_ids)
             townships.append(Township(town, tslug, branch_rows[0].township_code, county, cslug, branches, ids))

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
+
+from .chinese import slugify
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class Story:
     draft: bool = False
     assets: tuple[Asset, ...] = ()
     lines: dict[str, int] = field(default_factory=dict, compare=False)  #: frontmatter key → line
+    digest: str = ""  #: hash of the file's text and place: equal digests, equal stories
 
     @property
     def url(self) -> str:
@@ -74,6 +78,7 @@ class FreePage:
     menu: int | None = None  #: position in the site menu; None keeps it out
     description: str = ""
     assets: tuple[Asset, ...] = ()
+    digest: str = ""
 
     @property
     def url(self) -> str:
@@ -83,9 +88,14 @@ class FreePage:
 @dataclass(frozen=True)
 class BranchNode:
     name: str
-    slug: str
     code: str
     story_ids: tuple[str, ...]
+
+    @property
+    def slug(self) -> str:
+        """The anchor of the branch on its township's page. Computed when a page
+        shows it, in the worker that renders it: a city has ten thousand branches."""
+        return slugify(self.name)
 
 
 @dataclass(frozen=True)
@@ -134,28 +144,26 @@ class Tag:
 class Library:
     """Everything the pages are made from, checked and ordered."""
 
-    stories: dict[str, "Story"]  #: by id, in display (registry) order
+    stories: dict[str, Story]  #: by id, in display (registry) order
     counties: tuple[County, ...]
     tags: tuple[Tag, ...]
     pages: tuple[FreePage, ...]
     from_registry: bool  #: False when there was no org.csv
-
-    def township_of(self, story: Story) -> Township:
-        for county in self.counties:
-            if county.name == story.county:
-                for town in county.townships:
-                    if town.name == story.township:
-                        return town
-        raise KeyError(story.id)
-
-    def county_of(self, story: Story) -> County:
-        return next(c for c in self.counties if c.name == story.county)
+    registry_digest: str = ""  #: changes when any name, code or order in the registry changes
+    neighbours: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  #: id → (prev, next) in its township
 
     def coverage(self) -> tuple[int, int]:
         """(branches with at least one story, all branches)."""
         branches = [b for c in self.counties for t in c.townships for b in t.branches]
         return sum(1 for b in branches if b.story_ids), len(branches)
 
+    @cached_property
+    def by_date(self) -> list[Story]:
+        """Newest first; equal dates by id, so the order never depends on reading order."""
+        return sorted(self.stories.values(), key=lambda s: (s.date, s.id), reverse=True)
+
     def newest(self, n: int | None = None) -> list[Story]:
-        ordered = sorted(self.stories.values(), key=lambda s: (s.date, s.id), reverse=True)
-        return ordered[:n] if n else ordered
+        return self.by_date[:n] if n else list(self.by_date)
+
+    def featured(self, n: int) -> list[Story]:
+        return [s for s in self.by_date if s.featured][:n]

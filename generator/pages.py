@@ -1,7 +1,12 @@
-"""Library → the list of pages to render, each with its address and template.
+"""Library → the list of pages to render, each with its address, template and
+what it depends on.
 
 A plan names what a page shows by ids, not by values, so that it is cheap to
-make, compare and send to a worker.
+make, compare and send to a worker. `deps` lists every value the page's
+context is made from (story digests, names, counts, page numbers); together
+with the site-wide fingerprint (settings, theme, menu, version) it decides
+whether a page must be rendered again. A new kind of page must list here
+everything its context builder in render.py reads.
 """
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from .models import Library
 
 PER_PAGE = 50  # lists longer than this continue on …/page/2/
 FEED_SIZE = 50
+FEATURED = 6  # on the home page
+NEWEST = 10
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,7 @@ class PagePlan:
     total: int = 1  #: number of pages in that list
     base: str = ""  #: the list's first address, e.g. tags/min-su/
     file: str | None = None  #: the source file, for messages
+    deps: tuple = ()  #: the values this page shows, beyond the site-wide ones
 
     @property
     def url(self) -> str:
@@ -37,36 +45,54 @@ def page_url(base: str, number: int) -> str:
     return base if number == 1 else f"{base}page/{number}/"
 
 
-def _paginated(kind: str, template: str, base: str, label: str, key: str, ids: tuple[str, ...]) -> list[PagePlan]:
+def _paginated(kind: str, template: str, base: str, label: str, key: str, ids: tuple[str, ...],
+               library: Library, deps: tuple = ()) -> list[PagePlan]:
     chunks = [ids[i:i + PER_PAGE] for i in range(0, len(ids), PER_PAGE)] or [()]
+    stories = library.stories
     return [PagePlan(page_url(base, n) + "index.html", template, kind, label if n == 1 else f"{label}第 {n} 页",
-                     key, chunk, n, len(chunks), base) for n, chunk in enumerate(chunks, 1)]
+                     key, chunk, n, len(chunks), base,
+                     deps=(*deps, len(chunks), *(stories[i].digest for i in chunk)))
+            for n, chunk in enumerate(chunks, 1)]
 
 
 def plan_pages(library: Library, settings: Settings) -> list[PagePlan]:
-    plans = [PagePlan("index.html", "index.html", "home", "首页")]
-    for story in library.stories.values():
+    stories = library.stories
+    digest = lambda i: stories[i].digest if i else None  # noqa: E731
+    county_counts = tuple((c.name, c.story_count, tuple(len(t.story_ids) for t in c.townships))
+                          for c in library.counties)
+    standard_ids = {s.id: [] for s in settings.standards}
+    for story in stories.values():
+        if story.standard in standard_ids:
+            standard_ids[story.standard].append(story.id)
+    plans = [PagePlan("index.html", "index.html", "home", "首页", deps=(
+        library.registry_digest, county_counts, tuple((k, len(v)) for k, v in standard_ids.items()),
+        tuple(s.digest for s in library.featured(FEATURED)), tuple(s.digest for s in library.newest(NEWEST))))]
+    for story in stories.values():
+        before, after = library.neighbours[story.id]
         plans.append(PagePlan(f"{story.url}index.html", "story.html", "story", f"故事“{story.title}”（{story.source}）",
-                              story.id, file=story.source))
-    plans.append(PagePlan("counties/index.html", "counties.html", "counties", "县（市、区）总览"))
+                              story.id, file=story.source, deps=(story.digest, digest(before), digest(after))))
+    plans.append(PagePlan("counties/index.html", "counties.html", "counties", "县（市、区）总览",
+                          deps=(library.registry_digest, county_counts)))
     for county in library.counties:
         for town in county.townships:
             plans += _paginated("township", "township.html", town.url, f"{county.name}{town.name}的故事列表",
-                                f"{county.name}/{town.name}", town.story_ids)
+                                f"{county.name}/{town.name}", town.story_ids, library, (library.registry_digest,))
     for standard in settings.standards:
-        ids = tuple(s.id for s in library.stories.values() if s.standard == standard.id)
         plans += _paginated("standard", "standard.html", f"standards/{standard.id}/", f"类别“{standard.name}”",
-                            standard.id, ids)
+                            standard.id, tuple(standard_ids[standard.id]), library)
     for tag in library.tags:
-        plans += _paginated("tag", "tag.html", tag.url, f"标签“{tag.name}”", tag.slug, tag.story_ids)
+        plans += _paginated("tag", "tag.html", tag.url, f"标签“{tag.name}”", tag.slug, tag.story_ids, library,
+                            (tag.name, len(tag.story_ids)))
     for page in library.pages:
         plans.append(PagePlan(f"{page.url}index.html", "page.html", "page", f"页面 {page.source}", page.slug,
-                              file=page.source))
+                              file=page.source, deps=(page.digest,)))
     newest = tuple(s.id for s in library.newest(FEED_SIZE))
     plans += [
-        PagePlan("feed.xml", "feed.xml", "feed", "订阅源", items=newest),
-        PagePlan("sitemap.xml", "sitemap.xml", "sitemap", "网站地图"),
+        PagePlan("feed.xml", "feed.xml", "feed", "订阅源", items=newest, deps=tuple(map(digest, newest))),
         PagePlan("robots.txt", "robots.txt", "robots", "robots.txt"),
         PagePlan("404.html", "404.html", "notfound", "404 页面"),
     ]
+    entries = tuple((p.url, stories[p.key].date.isoformat() if p.kind == "story" else None)
+                    for p in plans if p.address.endswith(".html") and p.kind != "notfound")
+    plans.append(PagePlan("sitemap.xml", "sitemap.xml", "sitemap", "网站地图", deps=entries))
     return plans

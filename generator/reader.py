@@ -7,6 +7,7 @@ for a frontmatter field, the line of that field.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import posixpath
 import re
 from pathlib import Path, PurePosixPath
@@ -156,6 +157,11 @@ class _Document:
         return self.body_line
 
 
+def digest(text: str, location: str) -> str:
+    """Identifies a source file's content and place: equal digests parse equally."""
+    return hashlib.blake2b(f"{location}\0{text}".encode(), digest_size=12).hexdigest()
+
+
 def _show(value: Any) -> str:
     return f"“{value}”" if isinstance(value, str) else repr(value)
 
@@ -241,7 +247,7 @@ def parse_story(text: str, source: str, settings: Settings,
         id=story_id, slug=slug, date=day, source=source, html=rendered.html,
         summary=summary or summarize(rendered.text), characters=rendered.characters,
         authors=authors, standard=standard, tags=tags, cover=cover, assets=tuple(links.assets),
-        lines=dict(doc.lines), **fields, **flags,
+        lines=dict(doc.lines), digest=digest(text, location or source), **fields, **flags,
     )
     return story, doc.problems
 
@@ -265,22 +271,36 @@ def parse_page(text: str, source: str, settings: Settings,
     if doc.failed:
         return None, doc.problems
     return FreePage(slug, title, source, rendered.html, menu, doc.string("description"),
-                    tuple(links.assets)), doc.problems
-
-
-def _missing_assets(item, content: Path) -> list[Problem]:
-    return [Problem("E312", f"找不到“{a.source}”；请检查文件名和大小写", item.source, a.line)
-            for a in item.assets if not (content / a.source).is_file()]
+                    tuple(links.assets), digest(text, location or source)), doc.problems
 
 
 def read_story(path: Path, content: Path, settings: Settings) -> tuple[Story | None, list[Problem]]:
     """A story file → a Story; also checks that the files it refers to exist."""
+    story, problems, *_ = read_story_file(path, content, settings)
+    return story, problems
+
+
+def read_story_file(path: Path, content: Path, settings: Settings):
+    """Like read_story, plus what the cache keeps: (story, problems, digest, mtime_ns, size).
+
+    Missing referenced files are not part of the cached result: they are
+    checked again on every build by `missing_assets`."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        return None, [Problem("E003", f"无法读取文件：{exc.strerror or exc}", str(path))], "", 0, 0
     text, problems = read_text(path)
     if text is None:
-        return None, problems
-    story, more = parse_story(text, str(path), settings, path.relative_to(content).as_posix())
-    missing = _missing_assets(story, content) if story else []
-    return (None if missing else story), problems + more + missing
+        return None, problems, "", stat.st_mtime_ns, stat.st_size
+    location = path.relative_to(content).as_posix()
+    story, more = parse_story(text, str(path), settings, location)
+    return story, problems + more, digest(text, location), stat.st_mtime_ns, stat.st_size
+
+
+def missing_assets(item, content: Path) -> list[Problem]:
+    """E312 for each file a story or page refers to that does not exist."""
+    return [Problem("E312", f"找不到“{a.source}”；请检查文件名和大小写", item.source, a.line)
+            for a in item.assets if not (content / a.source).is_file()]
 
 
 def read_page(path: Path, content: Path, settings: Settings) -> tuple[FreePage | None, list[Problem]]:
@@ -288,5 +308,5 @@ def read_page(path: Path, content: Path, settings: Settings) -> tuple[FreePage |
     if text is None:
         return None, problems
     page, more = parse_page(text, str(path), settings, path.relative_to(content).as_posix())
-    missing = _missing_assets(page, content) if page else []
+    missing = missing_assets(page, content) if page else []
     return (None if missing else page), problems + more + missing

@@ -52,16 +52,26 @@ def parse_registry(text: str, name: str = "org.csv") -> tuple[list[BranchRow], l
     return rows, problems
 
 
+_last: tuple = (None, None)  # (key, result): a live preview reads an unchanged org.csv once
+
+
 def load_registry(content: Path) -> tuple[list[BranchRow] | None, list[Problem]]:
-    """None (and no problem) when the site has no org.csv."""
+    """None (and no problem) when the site has no org.csv. The same file
+    (path, mtime, size) gives the very same list object back."""
+    global _last
     path = content / "org.csv"
     if not path.is_file():
         return None, []
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if _last[0] == key:
+        return _last[1][0], list(_last[1][1])  # callers may add to the problems; never to the rows
     text, problems = read_text(path)
     if text is None:
         return None, problems
     rows, more = parse_registry(text, str(path))
-    return rows, problems + more
+    _last = (key, (rows, problems + more))
+    return rows, list(_last[1][1])
 
 
 @dataclass(frozen=True)

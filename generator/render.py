@@ -12,7 +12,7 @@ from .chinese import format_date, reading_minutes
 from .config import Settings
 from .errors import Problem, did_you_mean
 from .models import Library, Story
-from .pages import PagePlan, page_url
+from .pages import FEATURED, NEWEST, PagePlan, page_url
 
 BUILTIN_THEMES = Path(__file__).resolve().parent.parent / "themes"
 
@@ -39,9 +39,13 @@ def find_theme(site_root: Path, name: str, settings_file: str = "site.toml") -> 
                  tuple(d / "static" for d in reversed(layers) if (d / "static").is_dir())), []
 
 
-def make_environment(theme: Theme, settings: Settings) -> jinja2.Environment:
+def make_environment(theme: Theme, settings: Settings, templates_cache: Path | None = None) -> jinja2.Environment:
+    bytecode = None
+    if templates_cache is not None:
+        templates_cache.mkdir(parents=True, exist_ok=True)
+        bytecode = jinja2.FileSystemBytecodeCache(str(templates_cache))  # keyed by template source: safe
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(d) for d in theme.template_dirs]),
+        loader=jinja2.FileSystemLoader([str(d) for d in theme.template_dirs]), bytecode_cache=bytecode,
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
@@ -58,8 +62,8 @@ class Context:
     """Builds each page's template context from the library; precomputes the
     lookups every page needs once."""
 
-    def __init__(self, library: Library, settings: Settings, plans: list[PagePlan]):
-        self.library, self.settings, self.plans = library, settings, plans
+    def __init__(self, library: Library, settings: Settings):
+        self.library, self.settings = library, settings
         self.tag_by_name = {t.name: t for t in library.tags}
         self.standard_by_id = {s.id: s for s in settings.standards}
         self.townships = {(c.name, t.name): (c, t) for c in library.counties for t in c.townships}
@@ -88,9 +92,7 @@ class Context:
 
     def _home(self, plan, ctx):
         lib = self.library
-        ctx.update(featured=sorted((s for s in lib.stories.values() if s.featured), key=lambda s: (s.date, s.id),
-                                   reverse=True)[:6],
-                   newest=lib.newest(10), counties=lib.counties, standard_counts=self.standard_counts,
+        ctx.update(featured=lib.featured(FEATURED), newest=lib.newest(NEWEST), counties=lib.counties, standard_counts=self.standard_counts,
                    story_count=len(lib.stories), branch_count=sum(c.branch_count for c in lib.counties),
                    title=self.settings.title)
 
@@ -98,12 +100,12 @@ class Context:
         story = self.library.stories[plan.key]
         county, town = self.townships[(story.county, story.township)]
         branch = next(b for b in town.branches if b.name == story.branch)
-        i = town.story_ids.index(story.id)
+        before, after = self.library.neighbours[story.id]
         ctx.update(story=story, county=county, township=town, branch=branch, title=story.title,
                    standard=self.standard_by_id.get(story.standard),
                    tags=[self.tag_by_name[t] for t in story.tags if t in self.tag_by_name],
-                   prev=self.library.stories[town.story_ids[i - 1]] if i > 0 else None,
-                   next=self.library.stories[town.story_ids[i + 1]] if i + 1 < len(town.story_ids) else None)
+                   prev=self.library.stories[before] if before else None,
+                   next=self.library.stories[after] if after else None)
 
     def _counties(self, plan, ctx):
         ctx.update(counties=self.library.counties, title="县（市、区）")
@@ -130,9 +132,8 @@ class Context:
         ctx.update(updated=max((s.date for s in ctx["stories"]), default=None))
 
     def _sitemap(self, plan, ctx):
-        stories = self.library.stories
-        ctx.update(entries=[(p.url, stories[p.key].date if p.kind == "story" else None)
-                            for p in self.plans if p.address.endswith(".html") and p.kind != "notfound"])
+        # The plan's deps are exactly the sitemap's entries: (address, last change or None).
+        ctx.update(entries=plan.deps)
 
     def _robots(self, plan, ctx):
         pass

@@ -138,7 +138,7 @@ def test_bold_next_to_chinese_punctuation(settings):
 def test_heading_anchors_are_readable_and_unique(settings):
     s, _ = story(body="## 一、从地图说起\n\n甲。\n\n## 一、从地图说起\n\n乙。", settings=settings)
     ids = re.findall(r'<h2 id="([^"]+)"', s.html)
-    assert ids == ["yi-cong-di-tu-shuo-qi", "yi-cong-di-tu-shuo-qi_1"]
+    assert ids == ["yi-cong-di-tu-shuo-qi", "yi-cong-di-tu-shuo-qi-2"]
 
 
 def test_summary_from_text_and_reading_units(settings):
@@ -162,3 +162,11 @@ def test_free_page(settings):
     assert page.slug == "ping-xuan-ban-fa"
     _, problems = parse_page("---\nmenu: 一\n---\n", "p.md", settings)
     assert sorted(codes(problems)) == [("E302", 1), ("E304", 2)]
+
+
+def test_inline_markup_still_works_where_present(settings):
+    body = "纯中文段落，没有任何标记。\n\n见[关于本站](/about/)和`代码`，A&B，<b>粗</b>，第一行  \n第二行。"
+    s, _ = story(body=body, settings=settings)
+    assert "<p>纯中文段落，没有任何标记。</p>" in s.html
+    assert '<a href="/about/">关于本站</a>' in s.html and "<code>代码</code>" in s.html
+    assert "A&amp;B" in s.html and "<b>粗</b>" in s.html and "<br>" in s.html

@@ -1,0 +1,163 @@
+"""What survives between builds: one SQLite file beside the output.
+
+It holds each story's parse (keyed by the file's mtime and size first, then
+by the hash of its text, and by the parse fingerprint: settings and
+Gushihui's version), and the output manifest: the fingerprint every page
+was rendered from and the source of every copied file. A cache that cannot
+be read, was written by another version, or holds anything but our own
+values is discarded with a warning, never trusted.
+"""
+from __future__ import annotations
+
+import io
+import pickle
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .errors import Problem
+
+SCHEMA = "gushihui-cache-1"
+CACHE_DIR = ".gushihui-cache"
+
+
+def cache_path(out: Path) -> Path:
+    """The cache of an output folder: <parent>/.gushihui-cache/<name>.sqlite."""
+    return out.parent / CACHE_DIR / f"{out.name}.sqlite"
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    """Only our own value types come out of the cache; anything else is refused."""
+
+    ALLOWED = {("generator.models", n) for n in ("Story", "Cover", "Asset", "FreePage")} | {
+        ("generator.errors", "Problem"), ("datetime", "date")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the cache")
+
+
+def _loads(blob: bytes):
+    return _SafeUnpickler(io.BytesIO(blob)).load()
+
+
+@dataclass
+class Entry:
+    """A story file as last read: its stat, its digest and what parsing gave."""
+
+    mtime_ns: int
+    size: int
+    digest: str
+    parse_fp: str
+    blob: bytes | None = None  #: pickle of (story, problems), decoded on first use
+    value: tuple | None = field(default=None, repr=False)
+
+
+class CacheError(Exception):
+    pass
+
+
+class Cache:
+    """In memory while a build (or a whole `serve` session) runs; saved at the end."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path
+        self.stories: dict[str, Entry] = {}
+        self.token: str | None = None  #: identifies the output folder these records describe
+        self.pages: dict[str, str] = {}  #: address → fingerprint it was rendered from
+        self.files: dict[str, tuple[str, int, int]] = {}  #: address → (source, mtime_ns, size)
+        self.inputs: str | None = None  #: signature of every input at the last successful build
+        self.warnings: list[Problem] = []  #: warnings of that build, repeated when nothing changed
+        self.slugs: dict[str, str] = {}  #: pinyin slugs already made, so pypinyin need not load
+        self._blobs_loaded = True
+        self._dirty: set[str] = set()
+        self._removed: set[str] = set()
+
+    @classmethod
+    def open(cls, path: Path) -> tuple["Cache", list[Problem]]:
+        cache = cls(path)
+        if not path.exists():
+            return cache, []
+        try:
+            cache._load()
+            return cache, []
+        except (sqlite3.DatabaseError, pickle.UnpicklingError, CacheError, EOFError, ValueError, TypeError,
+                AttributeError, KeyError) as exc:
+            path.unlink(missing_ok=True)
+            return cls(path), [Problem("W601", f"构建缓存无效（{exc}），已丢弃，这次完整构建", str(path))]
+
+    def _load(self) -> None:
+        with sqlite3.connect(self.path) as db:
+            meta = dict(db.execute("SELECT key, value FROM meta"))
+            if meta.get("schema") != SCHEMA or meta.get("version") != __version__:
+                raise CacheError(f"由其他版本写入：{meta.get('schema')} {meta.get('version')}")
+            self.token, self.inputs = meta.get("token"), meta.get("inputs")
+            self.pages = _loads(meta["pages"]) if "pages" in meta else {}
+            self.files = _loads(meta["files"]) if "files" in meta else {}
+            self.warnings = _loads(meta["warnings"]) if "warnings" in meta else []
+            self.slugs = _loads(meta["slugs"]) if "slugs" in meta else {}
+            if not isinstance(self.pages, dict) or not isinstance(self.files, dict):
+                raise CacheError("清单格式不对")
+            for loc, mtime, size, digest, parse_fp in db.execute(
+                    "SELECT location, mtime_ns, size, digest, parse_fp FROM stories"):
+                self.stories[loc] = Entry(mtime, size, digest, parse_fp)
+        self._blobs_loaded = not self.stories
+
+    def result(self, entry: Entry) -> tuple:
+        """(story, problems) as parsed when the entry was made."""
+        if entry.value is None:
+            if entry.blob is None and not self._blobs_loaded:
+                self._load_blobs()  # all at once: a build that needs one needs nearly all
+            entry.value = _loads(entry.blob)
+            entry.blob = None
+        return entry.value
+
+    def _load_blobs(self) -> None:
+        try:
+            with sqlite3.connect(self.path) as db:
+                for loc, blob in db.execute("SELECT location, blob FROM stories"):
+                    if loc in self.stories and self.stories[loc].value is None:
+                        self.stories[loc].blob = blob
+        finally:
+            self._blobs_loaded = True
+
+    def story(self, location: str) -> Entry | None:
+        return self.stories.get(location)
+
+    def put_story(self, location: str, entry: Entry) -> None:
+        self.stories[location] = entry
+        self._dirty.add(location)
+
+    def keep_only(self, locations: set[str]) -> None:
+        """Forget stories whose files are gone."""
+        for loc in [loc for loc in self.stories if loc not in locations]:
+            del self.stories[loc]
+            self._removed.add(loc)
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        dump = lambda v: pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)  # noqa: E731
+        with sqlite3.connect(self.path) as db:
+            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value)")
+            db.execute("CREATE TABLE IF NOT EXISTS stories (location TEXT PRIMARY KEY, mtime_ns INTEGER, "
+                       "size INTEGER, digest TEXT, parse_fp TEXT, blob BLOB)")
+            meta = {"schema": SCHEMA, "version": __version__, "token": self.token, "inputs": self.inputs,
+                    "pages": dump(self.pages), "files": dump(self.files), "warnings": dump(self.warnings),
+                    "slugs": dump(self.slugs)}
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta.items())
+            rows = []
+            for loc in self._dirty:
+                e = self.stories.get(loc)
+                if e is not None and e.value is not None:
+                    rows.append((loc, e.mtime_ns, e.size, e.digest, e.parse_fp, dump(e.value)))
+            db.executemany("INSERT OR REPLACE INTO stories VALUES (?, ?, ?, ?, ?, ?)", rows)
+            db.executemany("DELETE FROM stories WHERE location = ?", [(loc,) for loc in self._removed])
+        self._dirty.clear()
+        self._removed.clear()
+
+
+__all__ = ["Cache", "Entry", "cache_path"]

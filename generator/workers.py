@@ -1,0 +1,109 @@
+"""Worker processes: stories are parsed and pages rendered in parallel.
+
+Each worker is set up once (one Markdown instance, one Jinja environment)
+and then handed batches. On Linux the workers are forked, so the site they
+need is inherited, not pickled. Results come back in input order, so the
+output never depends on how the work was split.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .errors import Problem
+
+Progress = Callable[[str, int, int], None]
+MIN_PARALLEL = 64  # below this many items, starting workers costs more than it saves
+_state: dict = {}
+
+
+def jobs_for(jobs: int | None) -> int:
+    return max(1, jobs or os.cpu_count() or 1)
+
+
+def _context():
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def run_batches(work: Callable, items: Sequence, jobs: int, setup: Callable, setup_args: tuple,
+                progress: Progress | None, stage: str) -> list:
+    """work(batch) → list of results, for batches of items; results flattened in item order."""
+    batch = max(1, min(200, len(items) // (jobs * 8) or 1))
+    batches = [items[i:i + batch] for i in range(0, len(items), batch)]
+    results: list = []
+    done = 0
+    if jobs == 1 or len(items) < MIN_PARALLEL:
+        setup(*setup_args)
+        outputs = map(work, batches)
+        pool = None
+    else:
+        pool = _context().Pool(jobs, initializer=setup, initargs=setup_args)
+        outputs = pool.imap(work, batches)
+    try:
+        for out in outputs:
+            results += out
+            done += len(out)
+            if progress:
+                progress(stage, done, len(items))
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    return results
+
+
+# Reading ------------------------------------------------------------------
+
+def _setup_read(content: Path, settings) -> None:
+    _state["read"] = (content, settings)
+
+
+def _read_batch(paths: list[Path]) -> list:
+    from .reader import read_story_file
+
+    content, settings = _state["read"]
+    return [read_story_file(path, content, settings) for path in paths]
+
+
+def read_stories(paths: list[Path], content: Path, settings, jobs: int, progress: Progress | None) -> list:
+    """[(story or None, problems, digest, mtime_ns, size)] for each path, in order."""
+    return run_batches(_read_batch, paths, jobs, _setup_read, (content, settings), progress, "读取故事")
+
+
+# Rendering ----------------------------------------------------------------
+
+def _setup_render(site, root: Path, templates_cache: Path | None) -> None:
+    from .render import Context, make_environment
+
+    env = make_environment(site.theme, site.settings, templates_cache)
+    _state["render"] = (env, Context(site.library, site.settings), root)
+
+
+def _render_batch(plans: list) -> list[Problem | None]:
+    from .render import render_page, template_problem
+
+    env, context, root = _state["render"]
+    out: list[Problem | None] = []
+    for plan in plans:
+        try:
+            data = render_page(env, context, plan).encode("utf-8")
+        except Exception as exc:  # a broken template of the user's theme: report it, write nothing
+            out.append(template_problem(exc, plan))
+            continue
+        path = root / plan.address
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        out.append(None)
+    return out
+
+
+def render_pages(site, plans: list, root: Path, jobs: int, progress: Progress | None,
+                 templates_cache: Path | None = None) -> list[Problem]:
+    """Render the plans into files below root; the problems of those that failed.
+    `templates_cache`: where Jinja keeps compiled templates between builds."""
+    results = run_batches(_render_batch, plans, jobs, _setup_render, (site, root, templates_cache), progress,
+                          "生成页面")
+    return [p for p in results if p is not None]
