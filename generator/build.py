@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__
-from .cache import Cache, Entry, cache_path
+from .cache import Cache, CacheError, Entry, cache_path
 from .chinese import known_slugs, remember_slugs
 from .config import Settings, load_settings
 from .encoding import read_text
@@ -27,7 +27,7 @@ from .output import Claims, Staging, read_marker
 from .pages import PagePlan, plan_pages
 from .reader import digest, missing_assets, read_page
 from .registry import load_registry
-from .render import Theme, find_theme
+from .render import Theme, find_theme, make_environment, template_fingerprints
 from .workers import jobs_for, read_stories, render_pages
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -132,6 +132,16 @@ def _read_stories(content: Path, files: dict, settings: Settings, options: Optio
                   progress: Progress | None, cache: Cache | None) -> list[Story]:
     """Every story file → Story, parsing only what the cache cannot vouch for:
     a file is unchanged when its mtime and size match, or else its text's hash."""
+    try:
+        return _read_stories_with(content, files, settings, options, report, progress, cache)
+    except CacheError as exc:  # a cached parse that cannot be read: trust nothing in that cache
+        report.problems.append(Problem("W601", f"构建缓存无效（{exc}），已丢弃，这次完整构建", str(cache.path)))
+        cache.clear()
+        return _read_stories_with(content, files, settings, options, report, progress, cache)
+
+
+def _read_stories_with(content: Path, files: dict, settings: Settings, options: Options, report: Report,
+                       progress: Progress | None, cache: Cache | None) -> list[Story]:
     locations = sorted(k for k in files if k.startswith("stories/") and k.endswith(".md"))
     parse_fp = _hash((__version__, str(content), settings))  # what parsing depends on besides the text
     results: list = [None] * len(locations)
@@ -275,13 +285,14 @@ def _plan(content: Path, site: Site, report: Report, files_in: dict) -> tuple[li
 
 
 def _fingerprints(site: Site, plans: list[PagePlan]) -> dict[str, str]:
-    """address → hash of everything the page is made from: its own deps plus
-    what every page shows (settings, theme templates, the menu, our version)."""
-    templates = sorted((p.relative_to(d).as_posix(), p.read_bytes()) for d in site.theme.template_dirs
-                       for p in d.rglob("*") if p.is_file())
+    """address → hash of everything the page is made from: its own deps, its
+    templates (with those they extend or include), and what every page shows
+    (settings, the menu, our version)."""
+    templates = template_fingerprints(make_environment(site.theme, site.settings))
     menu = [(p.slug, p.title, p.menu) for p in site.library.pages if p.menu is not None]
-    common = _hash((__version__, site.settings, templates, menu))
-    return {p.address: _hash((common, p.template, p.kind, p.key, p.number, p.items, p.deps)) for p in plans}
+    common = _hash((__version__, site.settings, menu))
+    return {p.address: _hash((common, templates.get(p.template), p.kind, p.key, p.number, p.items, p.deps))
+            for p in plans}
 
 
 def _stat_key(path: Path) -> tuple[str, int, int]:

@@ -106,13 +106,26 @@ class Cache:
         self._blobs_loaded = not self.stories
 
     def result(self, entry: Entry) -> tuple:
-        """(story, problems) as parsed when the entry was made."""
+        """(story, problems) as parsed when the entry was made. CacheError when
+        the stored value cannot be read or is not ours."""
         if entry.value is None:
-            if entry.blob is None and not self._blobs_loaded:
-                self._load_blobs()  # all at once: a build that needs one needs nearly all
-            entry.value = _loads(entry.blob)
-            entry.blob = None
+            try:
+                if entry.blob is None and not self._blobs_loaded:
+                    self._load_blobs()  # all at once: a build that needs one needs nearly all
+                value = _loads(entry.blob)
+            except (sqlite3.DatabaseError, pickle.UnpicklingError, EOFError, ValueError, TypeError,
+                    AttributeError, KeyError, IndexError) as exc:
+                raise CacheError(str(exc)) from exc
+            if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], list)):
+                raise CacheError("故事记录格式不对")
+            entry.value, entry.blob = value, None
         return entry.value
+
+    def clear(self) -> None:
+        """Forget everything: the next save writes an empty cache."""
+        self._removed |= set(self.stories)
+        self.stories.clear()
+        self.pages, self.files, self.token, self.inputs = {}, {}, None, None
 
     def _load_blobs(self) -> None:
         try:

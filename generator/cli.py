@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--min-coverage", type=_share, default=None,
                    help="已讲故事的支部占比低于此值（0 到 1）时以状态 1 退出")
     c.add_argument("--strict", action="store_true", help="把警告当作错误")
+    v = sub.add_parser("serve", help="本机预览，保存后浏览器自动刷新")
+    v.add_argument("--content", type=Path, default=Path("content"), help="内容目录（默认 ./content）")
+    v.add_argument("--port", type=_port, default=8000, help="端口（默认 8000）")
+    v.add_argument("--host", default="127.0.0.1", help="地址（默认 127.0.0.1，只有本机能访问）")
+    v.add_argument("--jobs", type=_positive, default=None, help="并行进程数（默认：CPU 核数）")
     n = sub.add_parser("new", help="新建内容")
     what = n.add_subparsers(dest="kind", required=True, parser_class=_Parser, metavar="类型")
     s = what.add_parser("story", help="新建一个故事文件")
@@ -62,6 +67,13 @@ def _positive(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"应为正整数，现在是 {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _positive(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"端口应在 1 到 65535 之间，现在是 {text!r}")
     return value
 
 
@@ -195,10 +207,21 @@ def _cmd_new_story(args) -> int:
     return 0
 
 
+def _cmd_serve(args) -> int:
+    from .serve import serve
+
+    if not args.content.is_dir():
+        print(f"gushihui: 找不到内容目录 {args.content}", file=sys.stderr)
+        return 2
+    try:
+        return serve(args.content, args.host, args.port, lambda line: print(line, flush=True), args.jobs)
+    except OSError as exc:  # the port is taken or the address is not this machine's
+        print(f"gushihui: 无法在 {args.host}:{args.port} 上启动预览：{exc.strerror or exc}；请换一个 --port",
+              file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "build":
-        return _cmd_build(args)
-    if args.command == "check":
-        return _cmd_check(args)
-    return _cmd_new_story(args)
+    commands = {"build": _cmd_build, "check": _cmd_check, "serve": _cmd_serve, "new": _cmd_new_story}
+    return commands[args.command](args)

@@ -58,6 +58,37 @@ def make_environment(theme: Theme, settings: Settings, templates_cache: Path | N
     return env
 
 
+def template_fingerprints(env: jinja2.Environment) -> dict[str, str]:
+    """name → hash of the template and of every template it extends, includes
+    or imports, so that editing one template re-renders only the pages using it.
+    A template naming others dynamically depends on all of them."""
+    import hashlib
+
+    from jinja2 import meta
+
+    names = env.list_templates()
+    sources = {n: env.loader.get_source(env, n)[0] for n in names}
+    refs: dict[str, set[str]] = {}
+    for name, source in sources.items():
+        try:
+            found = set(meta.find_referenced_templates(env.parse(source)))
+        except jinja2.TemplateSyntaxError:
+            found = {None}  # rendering will report it; until then, depend on everything
+        refs[name] = set(names) if None in found else {r for r in found if r in sources}
+
+    def closure(name: str) -> set[str]:
+        seen, todo = {name}, [name]
+        while todo:
+            for ref in refs.get(todo.pop(), ()):
+                if ref not in seen:
+                    seen.add(ref)
+                    todo.append(ref)
+        return seen
+
+    return {n: hashlib.blake2b(repr(sorted((m, sources[m]) for m in closure(n))).encode(), digest_size=12).hexdigest()
+            for n in names}
+
+
 class Context:
     """Builds each page's template context from the library; precomputes the
     lookups every page needs once."""

@@ -1,0 +1,170 @@
+"""`gushihui serve`: build, serve the output, rebuild what changed, reload the browser.
+
+A file watcher (watchdog: inotify on Linux, the native API elsewhere) sees a
+save at once; saves arriving within DEBOUNCE seconds of each other make one
+rebuild. The build runs in the server's own thread with the cache kept in
+memory, so a one-story edit renders only the pages it touches. When a build
+fails, the last good site stays served and every HTML page shows the errors
+in a panel on top; the terminal shows them too.
+"""
+from __future__ import annotations
+
+import html
+import logging
+import mimetypes
+import time
+from pathlib import Path
+from typing import Callable
+
+from .build import Options, Report, build
+from .cache import Cache, cache_path
+from .errors import Problem
+
+DEBOUNCE = 0.05  # seconds of quiet after a save before rebuilding
+PREVIEW = Path(".gushihui-cache") / "preview"  # beside content/: never the real output/
+
+
+class Preview:
+    """The state of one serve session: options, the live cache, the last problems."""
+
+    def __init__(self, content: Path, host: str, port: int, say: Callable[[str], None], jobs: int | None = None):
+        root = content.resolve().parent
+        self.options = Options(content=content, out=root / PREVIEW, drafts=True, jobs=jobs,
+                               base_url=f"http://{host}:{port}/")
+        self.cache, problems = Cache.open(cache_path(self.options.out))
+        self.say = say
+        self.errors: list[Problem] = []
+        self.watched = [content.resolve(), root / "themes"]
+        self.generation = 0  #: counts builds, for tests and the log
+
+    def rebuild(self, first: bool = False) -> Report:
+        started = time.perf_counter()
+        report = build(self.options, cache=self.cache, quick_check=False)
+        self.generation += 1
+        for p in sorted(report.problems, key=Problem.sort_key):
+            self.say(str(p))
+        self.errors = report.errors if not report.written else []
+        seconds = time.perf_counter() - started
+        if report.written:
+            what = "全部" if first else f"{report.rendered} 个页面有变化"
+            self.say(f"已更新（{what}），用时 {seconds:.2f} 秒。")
+        else:
+            self.say(f"有 {len(report.errors)} 个错误，浏览器里仍是上次成功的网站。")
+        return report
+
+    # The web side: a WSGI app over the output folder --------------------------------
+
+    def app(self, environ, start_response):
+        path = environ.get("PATH_INFO", "/")
+        file = self._file(path)
+        status = "200 OK"
+        if file is None:
+            if not path.endswith("/") and self._file(path + "/") is not None:
+                start_response("301 Moved Permanently", [("Location", path + "/")])
+                return [b""]
+            status, file = "404 Not Found", self.options.out / "404.html"
+        body = file.read_bytes() if file.is_file() else "页面不存在".encode()
+        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        if kind == "text/html" and self.errors:
+            body = _with_error_panel(body, self.errors)
+        if kind.startswith("text/") or kind in ("application/xml", "application/javascript"):
+            kind += "; charset=utf-8"
+        start_response(status, [("Content-Type", kind), ("Cache-Control", "no-store")])
+        return [body]
+
+    def _file(self, path: str) -> Path | None:
+        from urllib.parse import unquote
+
+        out = self.options.out.resolve()
+        target = (out / unquote(path).lstrip("/")).resolve()
+        if target != out and out not in target.parents:
+            return None  # never serve anything outside the preview folder
+        if target.is_dir():
+            target = target / "index.html" if path.endswith("/") else None
+        return target if target is not None and target.is_file() else None
+
+
+def _with_error_panel(page: bytes, errors: list[Problem]) -> bytes:
+    items = "".join(f"<li><code>{html.escape(p.where())}</code> {html.escape(p.code)}：{html.escape(p.message)}</li>"
+                    for p in errors[:50])
+    panel = ('<div role="alert" style="position:fixed;inset:0 0 auto 0;z-index:9999;max-height:60vh;overflow:auto;'
+             'background:#fff4f4;color:#5a0000;border-bottom:4px solid #b5121b;padding:1rem 1.5rem;'
+             'font:15px/1.6 system-ui,sans-serif;box-shadow:0 4px 16px rgba(0,0,0,.2)">'
+             f'<strong>构建失败，共 {len(errors)} 个错误</strong>（下面是上次成功生成的页面）<ol>{items}</ol></div>')
+    text = page.decode("utf-8", "replace")
+    at = text.find("<body")
+    at = text.find(">", at) + 1 if at >= 0 else 0
+    return (text[:at] + panel + text[at:]).encode("utf-8")
+
+
+def serve(content: Path, host: str, port: int, say: Callable[[str], None], jobs: int | None = None) -> int:
+    """Run until Ctrl-C. Returns the exit status."""
+    from livereload import Server
+    from livereload.handlers import LiveReloadHandler
+    from livereload.watcher import Watcher
+    from tornado.ioloop import IOLoop
+    from watchdog.events import FileSystemEventHandler
+    from watchdog.observers import Observer
+
+    preview = Preview(content, host, port, say, jobs)
+    preview.rebuild(first=True)
+
+    class Quiet(Watcher):
+        """livereload's watcher polls every 0.8 s; ours is told by watchdog."""
+
+        def start(self, callback):
+            return True
+
+        def examine(self):
+            return None, None
+
+    loop_holder: dict = {}
+    pending = {"at": 0.0, "scheduled": False, "path": None}
+
+    def run_rebuild():
+        pending["scheduled"] = False
+        if time.monotonic() - pending["at"] < DEBOUNCE:  # still saving: wait for quiet
+            pending["scheduled"] = True
+            loop_holder["loop"].call_later(DEBOUNCE, run_rebuild)
+            return
+        preview.rebuild()
+        LiveReloadHandler._last_reload_time = time.time()
+        LiveReloadHandler.reload_waiters(path="*")
+
+    def changed(path: str) -> None:  # on the IOLoop thread
+        pending["at"], pending["path"] = time.monotonic(), path
+        if not pending["scheduled"]:
+            pending["scheduled"] = True
+            loop_holder["loop"].call_later(DEBOUNCE, run_rebuild)
+
+    class OnChange(FileSystemEventHandler):
+        def on_any_event(self, event):
+            if event.event_type in ("opened", "closed_no_write") or event.is_directory and event.event_type == "modified":
+                return
+            name = Path(event.src_path).name
+            if name.startswith(".") or name.endswith(("~", ".swp", ".tmp")):
+                return  # editors' scratch files
+            loop_holder["loop"].add_callback(changed, event.src_path)
+
+    class QuietServer(Server):
+        def _setup_logging(self):  # our own lines only; livereload's would bury them
+            logging.getLogger("livereload").setLevel(logging.ERROR)
+            logging.getLogger("tornado.access").setLevel(logging.ERROR)
+
+    watcher = Quiet()
+    watcher.watch(str(content))  # livereload watches the current folder when given nothing
+    server = QuietServer(app=preview.app, watcher=watcher)
+    observer = Observer()
+    for folder in preview.watched:
+        if folder.is_dir():
+            observer.schedule(OnChange(), str(folder), recursive=True)
+    loop_holder["loop"] = IOLoop.current()
+    observer.start()
+    say(f"正在预览：http://{host}:{port}/（草稿也会显示；按 Ctrl+C 退出）")
+    try:
+        server.serve(port=port, host=host, debug=False, restart_delay=0)
+    finally:
+        observer.stop()
+        observer.join(timeout=2)
+    say("已退出预览。")
+    return 0

@@ -1,0 +1,182 @@
+"""The build cache: after every kind of edit, an incremental build gives
+exactly the bytes of a fresh build without cache, and does less work."""
+import os
+import shutil
+import sqlite3
+
+import pytest
+
+from conftest import tree
+from generator.build import Options, build
+from generator.cache import cache_path
+
+STORY = "---\ntitle: {title}\ncounty: 云和县\ntownship: 浮云街道\nbranch: 长汀村党支部\ndate: 2021-06-01\ntags: [新标签]\n---\n\n正文。\n"
+
+
+@pytest.fixture
+def site(tiny, tmp_path):
+    out = tmp_path / "out"
+
+    def rebuild():
+        """Incremental build into out; a fresh --no-cache build beside it; both must be equal."""
+        report = build(Options(content=tiny, out=out, jobs=1))
+        assert report.written, [str(p) for p in report.problems]
+        fresh = tmp_path / "fresh"
+        if fresh.exists():
+            shutil.rmtree(fresh)
+        assert build(Options(content=tiny, out=fresh, jobs=1, use_cache=False)).written
+        assert tree(out) == tree(fresh)
+        return report
+
+    first = rebuild()
+    assert first.rendered == first.pages
+    return tiny, out, rebuild
+
+
+def touch_later(path):
+    """Make sure an edit changes the mtime even on coarse file systems."""
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+
+
+def test_no_change_does_nothing(site):
+    tiny, out, rebuild = site
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    report = rebuild()
+    assert report.unchanged and report.files == 0
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_touched_but_unchanged_story_is_not_parsed_again(site):
+    tiny, out, rebuild = site
+    touch_later(tiny / "stories" / "yantou.md")
+    report = rebuild()
+    assert report.rendered == 0 and report.files == 0
+
+
+def test_edit_story(site):
+    tiny, out, rebuild = site
+    index = out / "index.html"
+    untouched = out / "about" / "index.html"
+    mtime = untouched.stat().st_mtime_ns
+    path = tiny / "stories" / "yantou.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("通济堰边的守护人", "通济堰边的守护者"), encoding="utf-8")
+    touch_later(path)
+    report = rebuild()
+    assert "通济堰边的守护者" in (out / "stories/yantou/index.html").read_text()
+    assert "通济堰边的守护者" in index.read_text()
+    assert 0 < report.rendered < report.pages
+    assert untouched.stat().st_mtime_ns == mtime  # unchanged files are not rewritten
+
+
+def test_add_and_delete_story(site):
+    tiny, out, rebuild = site
+    new = tiny / "stories" / "new-one.md"
+    new.write_text(STORY.format(title="新来的故事"), encoding="utf-8")
+    rebuild()
+    assert (out / "stories/new-one/index.html").exists() and (out / "tags/xin-biao-qian/index.html").exists()
+    new.unlink()
+    report = rebuild()
+    assert not (out / "stories/new-one").exists() and not (out / "tags/xin-biao-qian").exists()
+    assert report.removed == 2
+
+
+def test_edit_template(site, tmp_path):
+    tiny, out, rebuild = site
+    theme = tmp_path / "themes" / "default" / "templates"
+    theme.mkdir(parents=True)
+    (theme / "page.html").write_text("{% extends 'base.html' %}{% block main %}<p>改过的页面 {{ page.title }}</p>{% endblock %}")
+    report = rebuild()
+    assert "改过的页面 关于" in (out / "about/index.html").read_text()
+    assert report.rendered == 1
+
+
+def test_edit_base_template_renders_every_html_page(site, tmp_path):
+    tiny, out, rebuild = site
+    theme = tmp_path / "themes" / "default" / "templates"
+    theme.mkdir(parents=True)
+    from generator.render import BUILTIN_THEMES
+    base = (BUILTIN_THEMES / "default/templates/base.html").read_text()
+    (theme / "base.html").write_text(base.replace("本站由故事汇生成", "本站由某某生成"))
+    feed = (out / "feed.xml").stat().st_mtime_ns
+    report = rebuild()
+    assert report.rendered == report.pages - 3  # feed.xml, sitemap.xml and robots.txt do not extend base.html
+    assert "本站由某某生成" in (out / "index.html").read_text()
+    assert (out / "feed.xml").stat().st_mtime_ns == feed
+
+
+def test_edit_settings(site):
+    tiny, out, rebuild = site
+    path = tiny / "site.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace("测试站", "新名字"), encoding="utf-8")
+    touch_later(path)
+    report = rebuild()
+    assert report.rendered == report.pages and "新名字" in (out / "index.html").read_text()
+
+
+def test_edit_registry(site):
+    tiny, out, rebuild = site
+    path = tiny / "org.csv"
+    path.write_text(path.read_text(encoding="utf-8") + "莲都区,331102,碧湖镇,331102100,新合村党支部,331102100002\n",
+                    encoding="utf-8")
+    touch_later(path)
+    rebuild()
+    assert "2 个支部" in (out / "counties/index.html").read_text()
+
+
+def test_edit_free_page(site):
+    tiny, out, rebuild = site
+    path = tiny / "pages" / "about.md"
+    path.write_text("---\ntitle: 关于我们\nmenu: 1\n---\n\n新的说明。\n", encoding="utf-8")
+    touch_later(path)
+    report = rebuild()
+    assert "关于我们" in (out / "stories/yantou/index.html").read_text()  # the menu is on every page
+    assert report.rendered == report.pages
+
+
+def test_edit_image(site):
+    tiny, out, rebuild = site
+    from PIL import Image
+    Image.new("RGB", (32, 18), (0, 90, 0)).save(tiny / "media" / "map.png")
+    touch_later(tiny / "media" / "map.png")
+    report = rebuild()
+    assert (out / "media/map.png").read_bytes() == (tiny / "media/map.png").read_bytes()
+    assert report.rendered == 0 and report.files == 1
+
+
+def test_corrupt_cache_is_discarded_with_a_warning(site):
+    tiny, out, rebuild = site
+    cache_path(out).write_bytes(b"this is not a database")
+    report = build(Options(content=tiny, out=out, jobs=1))
+    assert report.written and [p.code for p in report.problems] == ["W601"]
+    assert report.rendered == report.pages
+
+
+def test_foreign_cache_is_discarded(site):
+    tiny, out, rebuild = site
+    with sqlite3.connect(cache_path(out)) as db:
+        db.execute("UPDATE meta SET value = 'someone-else' WHERE key = 'schema'")
+    report = build(Options(content=tiny, out=out, jobs=1))
+    assert [p.code for p in report.problems] == ["W601"]
+
+
+def test_cache_refuses_foreign_objects(site):
+    import pickle
+    tiny, out, rebuild = site
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    with sqlite3.connect(cache_path(out)) as db:
+        db.execute("UPDATE stories SET blob = ?", (pickle.dumps(Evil()),))
+        db.execute("UPDATE meta SET value = 'x' WHERE key = 'inputs'")
+    report = build(Options(content=tiny, out=out, jobs=1))
+    assert report.written and "W601" in [p.code for p in report.problems]
+
+
+def test_output_changed_by_another_build_is_rebuilt_whole(site, tmp_path):
+    tiny, out, rebuild = site
+    shutil.rmtree(out)
+    report = rebuild()
+    assert report.rendered == report.pages and (out / "index.html").exists()
