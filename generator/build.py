@@ -221,6 +221,10 @@ def build(options: Options, progress: Progress | None = None, cache: Cache | Non
     sources = {address: _stat_key(source) for address, (source, _, _) in files.items()}
     previous = cache if cache is not None and cache.token and read_marker(options.out) == cache.token else None
     if previous is not None:
+        changed = sum(1 for p in plans if previous.pages.get(p.address) != fingerprints[p.address])
+        if changed * 2 > len(plans):
+            previous = None  # moving most files one by one costs more than staging them all and swapping
+    if previous is not None:
         # The marker proves the output is what the manifest says (it is its hash).
         todo = [p for p in plans if previous.pages.get(p.address) != fingerprints[p.address]]
         copies = [a for a in files if previous.files.get(a) != sources[a]]

@@ -91,18 +91,18 @@ def test_edit_template(site, tmp_path):
     assert report.rendered == 1
 
 
-def test_edit_base_template_renders_every_html_page(site, tmp_path):
+def test_edit_base_template_rebuilds_the_whole_site(site, tmp_path):
     tiny, out, rebuild = site
     theme = tmp_path / "themes" / "default" / "templates"
     theme.mkdir(parents=True)
     from generator.render import BUILTIN_THEMES
     base = (BUILTIN_THEMES / "default/templates/base.html").read_text()
     (theme / "base.html").write_text(base.replace("本站由故事汇生成", "本站由某某生成"))
-    feed = (out / "feed.xml").stat().st_mtime_ns
     report = rebuild()
-    assert report.rendered == report.pages - 3  # feed.xml, sitemap.xml and robots.txt do not extend base.html
+    # 21 of 24 pages extend base.html (not feed.xml, sitemap.xml, robots.txt): with most pages
+    # changed, everything is staged and swapped in rather than moved file by file.
+    assert report.rendered == report.pages
     assert "本站由某某生成" in (out / "index.html").read_text()
-    assert (out / "feed.xml").stat().st_mtime_ns == feed
 
 
 def test_edit_settings(site):

