@@ -13,7 +13,7 @@ import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from . import __version__
 from .cache import Cache, CacheError, Entry, cache_path
@@ -186,21 +186,23 @@ def _same_text(path: Path, location: str, entry: Entry, stat: tuple[int, int]) -
 
 
 def build(options: Options, progress: Progress | None = None, cache: Cache | None = None,
-          quick_check: bool = True) -> Report:
+          quick_check: bool = True, changed: Iterable[str] | None = None) -> Report:
     """Build the site into options.out. The report says what happened; the
     previous output is untouched unless `report.written`.
 
     `cache`: the live cache of a `serve` session; by default the one beside
     the output is opened (unless options.use_cache is False) and saved.
     `quick_check`: first compare every input's stat with the last build's and
-    stop when nothing changed (a watcher that saw a change skips this)."""
+    stop when nothing changed (a watcher that saw a change skips this).
+    `changed`: the files a watcher saw change since the last build with this
+    cache; only those are looked at again (None: look at every file)."""
     report = Report()
     started = time.perf_counter()
     if cache is None and options.use_cache:
         cache, problems = Cache.open(cache_path(options.out))
         report.problems += problems
         remember_slugs(cache.slugs)
-    files_in = scan(options.content)
+    files_in = _rescan(options.content, cache, changed)
     signature = _signature(options, files_in) if cache is not None and quick_check else None
     if signature is not None and signature == cache.inputs and read_marker(options.out) == cache.token:
         report.unchanged = report.written = True
@@ -217,7 +219,7 @@ def build(options: Options, progress: Progress | None = None, cache: Cache | Non
     # Address collisions cannot be skipped like a broken story: nothing is written.
     if any(p.code == "E401" for p in report.problems) or (_blocking(report, options) and not options.keep_going):
         return report
-    fingerprints = _fingerprints(site, plans)
+    fingerprints = _fingerprints(site, plans, cache.memo if cache is not None else {})
     sources = {address: _stat_key(source) for address, (source, _, _) in files.items()}
     previous = cache if cache is not None and cache.token and read_marker(options.out) == cache.token else None
     if previous is not None:
@@ -288,20 +290,58 @@ def _plan(content: Path, site: Site, report: Report, files_in: dict) -> tuple[li
     return plans, files
 
 
-def _fingerprints(site: Site, plans: list[PagePlan]) -> dict[str, str]:
+def _fingerprints(site: Site, plans: list[PagePlan], memo: dict) -> dict[str, str]:
     """address → hash of everything the page is made from: its own deps, its
     templates (with those they extend or include), and what every page shows
-    (settings, the menu, our version)."""
-    templates = template_fingerprints(make_environment(site.theme, site.settings))
+    (settings, the menu, our version). `memo` carries what a live preview
+    already computed: an equal plan under equal templates has the same hash."""
+    key = tuple(sorted((str(d), name, stat) for d in site.theme.template_dirs for name, stat in scan(d).items()))
+    if memo.get("templates", (None,))[0] != key:
+        memo["templates"] = (key, template_fingerprints(make_environment(site.theme, site.settings)))
+    templates = memo["templates"][1]
     menu = [(p.slug, p.title, p.menu) for p in site.library.pages if p.menu is not None]
     common = _hash((__version__, site.settings, menu))
-    return {p.address: _hash((common, templates.get(p.template), p.kind, p.key, p.number, p.items, p.deps))
-            for p in plans}
+    known, fresh, result = memo.get("pages", {}), {}, {}
+    for p in plans:
+        k = (common, templates.get(p.template), p)
+        fp = known.get(k) or _hash((common, templates.get(p.template), p.kind, p.key, p.number, p.items, p.deps))
+        fresh[k] = result[p.address] = fp
+    memo["pages"] = fresh
+    return result
 
 
 def _stat_key(path: Path) -> tuple[str, int, int]:
     stat = path.stat()
     return str(path), stat.st_mtime_ns, stat.st_size
+
+
+def _rescan(content: Path, cache: Cache | None, changed: Iterable[str] | None) -> dict[str, tuple[int, int]]:
+    """The scan of content/, updated from the watcher's list of changed files
+    when there is one; a folder that appeared or vanished means a full scan."""
+    last = cache.memo.get("scan") if cache is not None else None
+    if changed is None or last is None:
+        files = scan(content)
+    else:
+        files, root = dict(last), content.resolve()
+        for name in changed:
+            try:
+                rel = Path(name).resolve().relative_to(root).as_posix()
+            except ValueError:
+                continue  # a theme file: the theme is looked at on every build anyway
+            path = root / rel
+            if any(part.startswith(".") for part in rel.split("/")):
+                continue
+            if path.is_dir() or (not path.exists() and any(k.startswith(rel + "/") for k in files)):
+                files = scan(content)
+                break
+            if path.is_file():
+                stat = path.stat()
+                files[rel] = (stat.st_mtime_ns, stat.st_size)
+            else:
+                files.pop(rel, None)
+    if cache is not None:
+        cache.memo["scan"] = files
+    return files
 
 
 def scan(root: Path) -> dict[str, tuple[int, int]]:

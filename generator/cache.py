@@ -72,6 +72,7 @@ class Cache:
         self.warnings: list[Problem] = []  #: warnings of that build, repeated when nothing changed
         self.slugs: dict[str, str] = {}  #: pinyin slugs already made, so pypinyin need not load
         self._blobs_loaded = True
+        self.memo: dict = {}  #: in memory only: what a live preview reuses between builds
         self._dirty: set[str] = set()
         self._removed: set[str] = set()
 

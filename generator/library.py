@@ -80,12 +80,24 @@ def _tree(rows: list[BranchRow], stories: list[Story], problems: list[Problem],
         townships, town_slugs = [], {}
         for town, branch_rows in towns.items():
             tslug = _claim_slug(town, town_slugs, f"{county}的乡镇（街道）", problems, registry_file)
-            branches = tuple(BranchNode(r.branch, r.branch_code,
-                                        tuple(by_branch.get((county, town, r.branch), ()))) for r in branch_rows)
+            branches = tuple(_branch(r, tuple(by_branch.get((county, town, r.branch), ()))) for r in branch_rows)
             ids = tuple(i for b in branches for i in b.story_ids)
             townships.append(Township(town, tslug, branch_rows[0].township_code, county, cslug, branches, ids))
         counties.append(County(county, cslug, towns[next(iter(towns))][0].county_code, tuple(townships)))
     return tuple(counties)
+
+
+_branches: dict = {}  # (row, story ids) → BranchNode, from the last build: a preview rebuilds often
+
+
+def _branch(row: BranchRow, ids: tuple[str, ...]) -> BranchNode:
+    key = (row.county, row.township, row.branch, row.branch_code, ids)
+    node = _branches.get(key)
+    if node is None:
+        if len(_branches) > 4 * 65536:
+            _branches.clear()
+        node = _branches[key] = BranchNode(row.branch, row.branch_code, ids)
+    return node
 
 
 def _claim_slug(name: str, taken: dict[str, str], what: str, problems: list[Problem], file: str) -> str:

@@ -34,6 +34,7 @@ class PagePlan:
     base: str = ""  #: the list's first address, e.g. tags/min-su/
     file: str | None = None  #: the source file, for messages
     deps: tuple = ()  #: the values this page shows, beyond the site-wide ones
+    lastmod: str | None = None  #: for the sitemap: the date of a story
 
     @property
     def url(self) -> str:
@@ -55,6 +56,23 @@ def _paginated(kind: str, template: str, base: str, label: str, key: str, ids: t
             for n, chunk in enumerate(chunks, 1)]
 
 
+_story_plans: dict = {}  # (digest, neighbours' digests) → plan, from earlier builds of this process
+
+
+def _story_plan(story, before: str | None, after: str | None) -> PagePlan:
+    """A story's page depends on its own text (digest: text and place) and on
+    its neighbours' (their titles in the previous/next links)."""
+    key = (story.digest, before, after)
+    plan = _story_plans.get(key)
+    if plan is None:
+        if len(_story_plans) > 4 * 65536:
+            _story_plans.clear()
+        plan = _story_plans[key] = PagePlan(
+            f"{story.url}index.html", "story.html", "story", f"故事“{story.title}”（{story.source}）", story.id,
+            file=story.source, deps=key, lastmod=story.date.isoformat())
+    return plan
+
+
 def plan_pages(library: Library, settings: Settings) -> list[PagePlan]:
     stories = library.stories
     digest = lambda i: stories[i].digest if i else None  # noqa: E731
@@ -67,10 +85,10 @@ def plan_pages(library: Library, settings: Settings) -> list[PagePlan]:
     plans = [PagePlan("index.html", "index.html", "home", "首页", deps=(
         library.registry_digest, county_counts, tuple((k, len(v)) for k, v in standard_ids.items()),
         tuple(s.digest for s in library.featured(FEATURED)), tuple(s.digest for s in library.newest(NEWEST))))]
+    neighbours = library.neighbours
     for story in stories.values():
-        before, after = library.neighbours[story.id]
-        plans.append(PagePlan(f"{story.url}index.html", "story.html", "story", f"故事“{story.title}”（{story.source}）",
-                              story.id, file=story.source, deps=(story.digest, digest(before), digest(after))))
+        before, after = neighbours[story.id]
+        plans.append(_story_plan(story, digest(before), digest(after)))
     plans.append(PagePlan("counties/index.html", "counties.html", "counties", "县（市、区）总览",
                           deps=(library.registry_digest, county_counts)))
     for county in library.counties:
@@ -92,7 +110,6 @@ def plan_pages(library: Library, settings: Settings) -> list[PagePlan]:
         PagePlan("robots.txt", "robots.txt", "robots", "robots.txt"),
         PagePlan("404.html", "404.html", "notfound", "404 页面"),
     ]
-    entries = tuple((p.url, stories[p.key].date.isoformat() if p.kind == "story" else None)
-                    for p in plans if p.address.endswith(".html") and p.kind != "notfound")
+    entries = tuple((p.url, p.lastmod) for p in plans if p.address.endswith(".html") and p.kind != "notfound")
     plans.append(PagePlan("sitemap.xml", "sitemap.xml", "sitemap", "网站地图", deps=entries))
     return plans

@@ -9,6 +9,7 @@ in a panel on top; the terminal shows them too.
 """
 from __future__ import annotations
 
+import gc
 import html
 import logging
 import mimetypes
@@ -37,9 +38,14 @@ class Preview:
         self.watched = [content.resolve(), root / "themes"]
         self.generation = 0  #: counts builds, for tests and the log
 
-    def rebuild(self, first: bool = False) -> Report:
+    def rebuild(self, first: bool = False, changed: set[str] | None = None) -> Report:
         started = time.perf_counter()
-        report = build(self.options, cache=self.cache, quick_check=False)
+        gc.disable()  # a build makes many small objects; collecting mid-way only costs time
+        try:
+            report = build(self.options, cache=self.cache, quick_check=False, changed=None if first else changed)
+        finally:
+            gc.enable()
+            gc.freeze()  # the library stays alive between builds: keep it out of later collections
         self.generation += 1
         for p in sorted(report.problems, key=Problem.sort_key):
             self.say(str(p))
@@ -84,6 +90,11 @@ class Preview:
         return target if target is not None and target.is_file() else None
 
 
+def _scratch(path: str) -> bool:
+    name = Path(path).name
+    return name.startswith(".") or name.endswith(("~", ".swp", ".swx", ".tmp"))
+
+
 def _with_error_panel(page: bytes, errors: list[Problem]) -> bytes:
     items = "".join(f"<li><code>{html.escape(p.where())}</code> {html.escape(p.code)}：{html.escape(p.message)}</li>"
                     for p in errors[:50])
@@ -119,7 +130,7 @@ def serve(content: Path, host: str, port: int, say: Callable[[str], None], jobs:
             return None, None
 
     loop_holder: dict = {}
-    pending = {"at": 0.0, "scheduled": False, "path": None}
+    pending = {"at": 0.0, "scheduled": False, "paths": set()}
 
     def run_rebuild():
         pending["scheduled"] = False
@@ -127,12 +138,14 @@ def serve(content: Path, host: str, port: int, say: Callable[[str], None], jobs:
             pending["scheduled"] = True
             loop_holder["loop"].call_later(DEBOUNCE, run_rebuild)
             return
-        preview.rebuild()
+        paths, pending["paths"] = pending["paths"], set()
+        preview.rebuild(changed=paths)
         LiveReloadHandler._last_reload_time = time.time()
         LiveReloadHandler.reload_waiters(path="*")
 
-    def changed(path: str) -> None:  # on the IOLoop thread
-        pending["at"], pending["path"] = time.monotonic(), path
+    def changed(paths: list[str]) -> None:  # on the IOLoop thread
+        pending["at"] = time.monotonic()
+        pending["paths"].update(paths)
         if not pending["scheduled"]:
             pending["scheduled"] = True
             loop_holder["loop"].call_later(DEBOUNCE, run_rebuild)
@@ -141,10 +154,11 @@ def serve(content: Path, host: str, port: int, say: Callable[[str], None], jobs:
         def on_any_event(self, event):
             if event.event_type in ("opened", "closed_no_write") or event.is_directory and event.event_type == "modified":
                 return
-            name = Path(event.src_path).name
-            if name.startswith(".") or name.endswith(("~", ".swp", ".tmp")):
-                return  # editors' scratch files
-            loop_holder["loop"].add_callback(changed, event.src_path)
+            # Editors save through scratch files (.x.swp, x~) renamed over the real one:
+            # a move counts by its destination.
+            paths = [p for p in (event.src_path, getattr(event, "dest_path", "")) if p and not _scratch(p)]
+            if paths:
+                loop_holder["loop"].add_callback(changed, paths)
 
     class QuietServer(Server):
         def _setup_logging(self):  # our own lines only; livereload's would bury them
