@@ -143,7 +143,8 @@ def _read_stories(content: Path, files: dict, settings: Settings, options: Optio
 def _read_stories_with(content: Path, files: dict, settings: Settings, options: Options, report: Report,
                        progress: Progress | None, cache: Cache | None) -> list[Story]:
     locations = sorted(k for k in files if k.startswith("stories/") and k.endswith(".md"))
-    parse_fp = _hash((__version__, str(content), settings))  # what parsing depends on besides the text
+    # What parsing depends on besides the text: links carry the base path, standards are resolved.
+    parse_fp = _hash((__version__, str(content), settings.base_path, settings.standards))
     results: list = [None] * len(locations)
     todo: list[int] = []
     for i, location in enumerate(locations):
@@ -207,32 +208,33 @@ def build(options: Options, progress: Progress | None = None, cache: Cache | Non
     if signature is not None and signature == cache.inputs and read_marker(options.out) == cache.token:
         report.unchanged = report.written = True
         report.problems += cache.warnings
-        report.pages = sum(1 for a in cache.pages)
-        report.timings["total"] = time.perf_counter() - started
-        return report
-    site = load_site(options, report, progress, cache, files_in)
-    if site is None:
-        return report
+        report.pages = len(cache.pages)
+    else:
+        site = load_site(options, report, progress, cache, files_in)
+        if site is not None:
+            _build_site(options, site, files_in, cache, report, progress)
+        if report.written and cache is not None:
+            clean = not report.errors
+            cache.inputs = signature if clean else None
+            cache.warnings = report.warnings if clean else []
+            cache.slugs = known_slugs()
+            cache.save()
+    report.timings["total"] = time.perf_counter() - started
+    return report
+
+
+def _build_site(options: Options, site: Site, files_in: dict, cache: Cache | None, report: Report,
+                progress: Progress | None) -> None:
+    """Plan, check the addresses, render what changed and write it."""
     timer = _Timer(report)
     plans, files = _plan(options.content, site, report, files_in)
     timer.lap("plan")
     # Address collisions cannot be skipped like a broken story: nothing is written.
     if any(p.code == "E401" for p in report.problems) or (_blocking(report, options) and not options.keep_going):
-        return report
+        return
     fingerprints = _fingerprints(site, plans, cache.memo if cache is not None else {})
     sources = {address: _stat_key(source) for address, (source, _, _) in files.items()}
-    previous = cache if cache is not None and cache.token and read_marker(options.out) == cache.token else None
-    if previous is not None:
-        changed = sum(1 for p in plans if previous.pages.get(p.address) != fingerprints[p.address])
-        if changed * 2 > len(plans):
-            previous = None  # moving most files one by one costs more than staging them all and swapping
-    if previous is not None:
-        # The marker proves the output is what the manifest says (it is its hash).
-        todo = [p for p in plans if previous.pages.get(p.address) != fingerprints[p.address]]
-        copies = [a for a in files if previous.files.get(a) != sources[a]]
-        stale = (set(previous.pages) | set(previous.files)) - set(fingerprints) - set(files)
-    else:
-        todo, copies, stale = plans, list(files), set()
+    todo, copies, stale = _work(options.out, cache, plans, files, fingerprints, sources)
     token = _hash((sorted(fingerprints.items()), sorted(sources.items())))
     staging = Staging(options.out)
     try:
@@ -241,10 +243,10 @@ def build(options: Options, progress: Progress | None = None, cache: Cache | Non
         timer.lap("render")
         if failed:
             report.problems += _one_per_place(failed)
-            return report
+            return
         for address in copies:
             staging.copy(address, files[address][0])
-        if previous is None:
+        if stale is None:
             staging.commit(token)
         else:
             report.removed = staging.merge(token, stale)
@@ -256,14 +258,21 @@ def build(options: Options, progress: Progress | None = None, cache: Cache | Non
             staging.abort()
     if cache is not None:
         cache.pages, cache.files, cache.token = fingerprints, sources, token
-        clean = not report.errors
-        cache.inputs = signature if clean else None
-        cache.warnings = report.warnings if clean else []
-        cache.slugs = known_slugs()
-        cache.save()
-        timer.lap("cache")
-    report.timings["total"] = time.perf_counter() - started
-    return report
+
+
+def _work(out: Path, cache: Cache | None, plans: list[PagePlan], files: dict, fingerprints: dict,
+          sources: dict) -> tuple[list[PagePlan], list[str], set[str] | None]:
+    """(pages to render, files to copy, addresses to remove); None for the last
+    means a whole new site is staged and swapped in."""
+    if cache is None or not cache.token or read_marker(out) != cache.token:
+        return plans, list(files), None  # no record of what the output holds: build it all
+    # The marker proves the output is what the manifest says (it is its hash).
+    todo = [p for p in plans if cache.pages.get(p.address) != fingerprints[p.address]]
+    if len(todo) * 2 > len(plans):
+        return plans, list(files), None  # moving most files one by one costs more than a swap
+    copies = [a for a in files if cache.files.get(a) != sources[a]]
+    stale = (set(cache.pages) | set(cache.files)) - set(fingerprints) - set(files)
+    return todo, copies, stale
 
 
 def _one_per_place(problems: list[Problem]) -> list[Problem]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 from .chinese import slugify
 from .errors import Problem
@@ -13,6 +14,30 @@ def build_library(rows: list[BranchRow] | None, stories: list[Story], pages: lis
                   drafts: bool = False, registry_file: str = "org.csv") -> tuple[Library, list[Problem]]:
     """Check what the stories name against the registry and arrange everything
     in the registry's order. Stories with errors are left out; the problems say why."""
+    from_registry = rows is not None
+    # A live preview mostly edits text: when no story moved, was added or removed,
+    # the arrangement of the last build holds and only the story values change.
+    # Only an arrangement without problems is reused: a problem's line may move with any edit.
+    shape = (drafts, registry_file, tuple(sorted(
+        (s.source, s.id, s.county, s.township, s.branch, s.date, s.draft, s.tags) for s in stories)))
+    if _last[0] is rows and _last[1] == shape:
+        return _rearranged(_last[2], stories, pages), []
+    library, problems = _arrange(rows, stories, pages, drafts, registry_file)
+    _last[:] = [rows, shape, library] if not problems else [None, None, None]
+    return library, problems
+
+
+_last: list = [None, None, None]  # registry rows (the very object), shape, library
+
+
+def _rearranged(library: Library, stories: list[Story], pages: list[FreePage]) -> Library:
+    by_id = {s.id: s for s in stories}
+    return replace(library, stories={i: by_id[i] for i in library.stories},
+                   pages=tuple(sorted(pages, key=lambda p: p.source)))
+
+
+def _arrange(rows: list[BranchRow] | None, stories: list[Story], pages: list[FreePage],
+             drafts: bool, registry_file: str) -> tuple[Library, list[Problem]]:
     problems: list[Problem] = []
     stories = _unique_ids(sorted(stories, key=lambda s: s.source), problems)
     from_registry = rows is not None

@@ -30,8 +30,9 @@ class Preview:
 
     def __init__(self, content: Path, host: str, port: int, say: Callable[[str], None], jobs: int | None = None):
         root = content.resolve().parent
-        self.options = Options(content=content, out=root / PREVIEW, drafts=True, jobs=jobs,
-                               base_url=f"http://{host}:{port}/")
+        # base_url "/" keeps every address root-relative, so the preview (and its cache)
+        # does not depend on the host and port it is served on.
+        self.options = Options(content=content, out=root / PREVIEW, drafts=True, jobs=jobs, base_url="/")
         self.cache, problems = Cache.open(cache_path(self.options.out))
         self.say = say
         self.errors: list[Problem] = []

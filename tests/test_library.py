@@ -62,3 +62,16 @@ def test_county_slug_collision_is_an_error():
     rows = [BranchRow("云和县", "甲镇", "甲"), BranchRow("芸禾县", "乙镇", "乙")]  # both yun-he-xian
     _, problems = build_library(rows, [], [], registry_file="content/org.csv")
     assert [(p.code, p.file) for p in problems] == [("E401", "content/org.csv")]
+
+
+def test_same_shape_reuses_the_arrangement_with_the_new_stories():
+    rows = list(ROWS)
+    first, _ = build_library(rows, [make("a"), make("b", "长汀村党支部")], [])
+    edited = Story(**{**make("a").__dict__, "title": "新标题", "html": "<p>新</p>"})
+    again, problems = build_library(rows, [edited, make("b", "长汀村党支部")], [])
+    assert problems == [] and again.counties is first.counties  # arrangement reused
+    assert again.stories["a"].title == "新标题" and list(again.stories) == ["a", "b"]
+    moved = Story(**{**make("a").__dict__, "date": dt.date(2030, 1, 1), "branch": "长汀村党支部"})
+    third, _ = build_library(rows, [moved, make("b", "长汀村党支部")], [])
+    assert third.counties is not first.counties and list(third.stories) == ["b", "a"]
+    assert third.neighbours == {"b": (None, "a"), "a": ("b", None)}
