@@ -91,6 +91,16 @@ class Preview:
         return target if target is not None and target.is_file() else None
 
 
+def _check_port(host: str, port: int) -> None:
+    """OSError now when the address cannot be served, as the server would raise later."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+
+
 def _scratch(path: str) -> bool:
     name = Path(path).name
     return name.startswith(".") or name.endswith(("~", ".swp", ".swx", ".tmp"))
@@ -118,8 +128,8 @@ def serve(content: Path, host: str, port: int, say: Callable[[str], None], jobs:
     from watchdog.events import FileSystemEventHandler
     from watchdog.observers import Observer
 
+    _check_port(host, port)  # before a long first build, not after
     preview = Preview(content, host, port, say, jobs)
-    preview.rebuild(first=True)
 
     class Quiet(Watcher):
         """livereload's watcher polls every 0.8 s; ours is told by watchdog."""
@@ -174,7 +184,8 @@ def serve(content: Path, host: str, port: int, say: Callable[[str], None], jobs:
         if folder.is_dir():
             observer.schedule(OnChange(), str(folder), recursive=True)
     loop_holder["loop"] = IOLoop.current()
-    observer.start()
+    observer.start()  # before the first build: a save during it is queued, not lost
+    preview.rebuild(first=True)
     say(f"正在预览：http://{host}:{port}/（草稿也会显示；按 Ctrl+C 退出）")
     try:
         server.serve(port=port, host=host, debug=False, restart_delay=0)

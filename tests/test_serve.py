@@ -150,3 +150,14 @@ def test_serve_rebuilds_reloads_and_exits_cleanly(server, tiny):
     assert proc.returncode == 0
     assert out.count("已更新") == 2  # the first build and the one for the burst
     assert "Traceback" not in out and "已退出预览" in out
+
+
+def test_port_in_use_is_a_command_line_error(tiny, capsys):
+    from generator.cli import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["serve", "--content", str(tiny), "--port", str(port)]) == 2
+    assert "--port" in capsys.readouterr().err
