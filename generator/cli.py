@@ -184,6 +184,10 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_new_story(args) -> int:
+    from .config import DEFAULT_STANDARDS, load_settings
+
+    settings, _ = load_settings(args.content)
+    standard = (settings.standards if settings else DEFAULT_STANDARDS)[0].name
     rows, problems = load_registry(args.content)
     if rows is not None:
         wrong = Names(rows).check(args.county, args.township, args.branch)
@@ -201,7 +205,7 @@ def _cmd_new_story(args) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         f"---\ntitle: {q(args.title)}\ncounty: {q(args.county)}\ntownship: {q(args.township)}\n"
-        f"branch: {q(args.branch)}\ndate: {dt.date.today().isoformat()}\nauthors: []\nstandard: 讲好党建故事\n"
+        f"branch: {q(args.branch)}\ndate: {dt.date.today().isoformat()}\nauthors: []\nstandard: {q(standard)}\n"
         f"tags: []\ndraft: true\n---\n\n在这里写正文。写完后把 draft 改为 false。\n", encoding="utf-8")
     print(f"已新建 {path}")
     return 0

@@ -39,7 +39,10 @@ ATTRIBUTES = {
     "time": {"datetime"},
     "q": {"cite"},
 }
-URL_SCHEMES = {"http", "https", "mailto", "tel"}
+URL_SCHEMES = {"http", "https", "mailto", "tel", "data"}
+# Pictures pasted from Word or WPS arrive inline as data: addresses; they fetch nothing.
+# Nothing else may be a data: address (an HTML page in a link), nor an SVG (it can run script).
+_INLINE_IMAGE = re.compile(r"^data:image/(?:png|jpeg|gif|webp);base64,", re.I)
 _PLACEHOLDER = re.compile("\x02[^\x03]*\x03")
 _SKIP = {"pre", "code", "script", "style"}
 
@@ -121,6 +124,8 @@ def sanitize(html: str, resolve: Resolver | None = None) -> str:
     """Keep harmless markup only; pass every href/src through `resolve`."""
 
     def keep(tag: str, attr: str, value: str) -> str | None:
+        if attr in ("href", "src", "cite") and value.strip()[:5].lower() == "data:":
+            return value if tag == "img" and attr == "src" and _INLINE_IMAGE.match(value.strip()) else None
         if resolve is not None and attr in ("href", "src"):
             return resolve(tag, attr, value)
         return value

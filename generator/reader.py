@@ -191,6 +191,8 @@ class _Links:
         return address
 
     def resolve(self, tag: str, attr: str, value: str) -> str | None:
+        if value[:5].lower() == "data:":
+            return value  # markup.sanitize keeps only inline pictures
         if tag == "img" and attr == "src":
             address = self.asset(value, self.doc.find_line(value))
             return None if address is None else self.base_path + address

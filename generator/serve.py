@@ -46,6 +46,9 @@ class Preview:
             report = build(self.options, cache=self.cache, quick_check=False, changed=None if first else changed)
         finally:
             gc.enable()
+            if self.generation % 20 == 0:  # now and then, free the cycles of old builds for real
+                gc.unfreeze()
+                gc.collect()
             gc.freeze()  # the library stays alive between builds: keep it out of later collections
         self.generation += 1
         for p in sorted(report.problems, key=Problem.sort_key):

@@ -78,8 +78,12 @@ def read_stories(paths: list[Path], content: Path, settings, jobs: int, progress
 def _setup_render(site, root: Path, templates_cache: Path | None) -> None:
     from .render import Context, make_environment
 
-    env = make_environment(site.theme, site.settings, templates_cache)
-    _state["render"] = (env, Context(site.library, site.settings), root)
+    # One environment per theme and settings for the life of the process (a preview
+    # renders again and again); Jinja itself reloads a template whose file changed.
+    key = (site.theme, site.settings, templates_cache)
+    if _state.get("env", (None,))[0] != key:
+        _state["env"] = (key, make_environment(site.theme, site.settings, templates_cache))
+    _state["render"] = (_state["env"][1], Context(site.library, site.settings), root)
 
 
 def _render_batch(plans: list) -> list[Problem | None]:

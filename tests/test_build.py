@@ -218,3 +218,24 @@ def test_bad_settings_still_check_every_story(tiny, tmp_path):
     report = run(tiny, tmp_path / "out")
     assert not report.written and not (tmp_path / "out").exists()
     assert sorted({p.code for p in report.errors}) == ["E103", "E302"]
+
+
+def test_rescan_from_a_watchers_list_equals_a_full_scan(tiny):
+    from generator.build import _rescan, scan
+    from generator.cache import Cache
+
+    cache = Cache()
+    assert _rescan(tiny, cache, None) == scan(tiny)
+    edited, gone = tiny / "stories" / "yantou.md", tiny / "pages" / "about.md"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n补充。\n", encoding="utf-8")
+    gone.unlink()
+    (tiny / "media" / "new.png").write_bytes(b"x")
+    changed = [str(edited), str(gone), str(tiny / "media" / "new.png"), str(tiny / "stories" / ".x.swp")]
+    assert _rescan(tiny, cache, changed) == scan(tiny)
+    folder = tiny / "stories" / "新文件夹"
+    folder.mkdir()
+    (folder / "a.md").write_text("x", encoding="utf-8")
+    assert _rescan(tiny, cache, [str(folder)]) == scan(tiny)  # a folder event: everything again
+    import shutil
+    shutil.rmtree(tiny / "stories" / "云和县")
+    assert _rescan(tiny, cache, [str(tiny / "stories" / "云和县")]) == scan(tiny)

@@ -119,6 +119,8 @@ def test_links_and_images_carry_the_base_path():
     ('<p style="position:fixed">x</p>', "style="),
     ('<div onclick="alert(1)">x</div>', "onclick"),
     ("<svg onload=alert(1)>", "<svg"),
+    ('<a href="data:text/html,<script>alert(1)</script>">x</a>', "data:"),
+    ('<img src="data:image/svg+xml;base64,PHN2Zz4=">', "data:"),
 ])
 def test_xss_payloads_are_removed(settings, payload, forbidden):
     s, _ = story(body="正文。\n\n" + payload, settings=settings)
@@ -170,3 +172,15 @@ def test_inline_markup_still_works_where_present(settings):
     assert "<p>纯中文段落，没有任何标记。</p>" in s.html
     assert '<a href="/about/">关于本站</a>' in s.html and "<code>代码</code>" in s.html
     assert "A&amp;B" in s.html and "<b>粗</b>" in s.html and "<br>" in s.html
+
+
+def test_pictures_pasted_inline_are_kept(settings):
+    png = "data:image/png;base64,iVBORw0KGgo="
+    s, problems = story(body=f'<img src="{png}" alt="贴图">', settings=settings)
+    assert problems == [] and f'src="{png}"' in s.html
+
+
+def test_sanitize_alone_drops_data_links():
+    from generator.markup import sanitize
+    assert "data:" not in sanitize('<a href="data:text/html,x">a</a><q cite="data:,x">b</q>')
+    assert 'src="data:image/gif;base64,R0lG"' in sanitize('<img src="data:image/gif;base64,R0lG">')
