@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import attrgetter
 
 from .chinese import slugify
 
@@ -160,7 +161,7 @@ class Library:
     @cached_property
     def by_date(self) -> list[Story]:
         """Newest first; equal dates by id, so the order never depends on reading order."""
-        return sorted(self.stories.values(), key=lambda s: (s.date, s.id), reverse=True)
+        return sorted(self.stories.values(), key=attrgetter("date", "id"), reverse=True)
 
     def newest(self, n: int | None = None) -> list[Story]:
         return self.by_date[:n] if n else list(self.by_date)

@@ -47,12 +47,11 @@ def page_url(base: str, number: int) -> str:
 
 
 def _paginated(kind: str, template: str, base: str, label: str, key: str, ids: tuple[str, ...],
-               library: Library, deps: tuple = ()) -> list[PagePlan]:
+               digest_of: dict[str, str], deps: tuple = ()) -> list[PagePlan]:
     chunks = [ids[i:i + PER_PAGE] for i in range(0, len(ids), PER_PAGE)] or [()]
-    stories = library.stories
     return [PagePlan(page_url(base, n) + "index.html", template, kind, label if n == 1 else f"{label}第 {n} 页",
                      key, chunk, n, len(chunks), base,
-                     deps=(*deps, len(chunks), *(stories[i].digest for i in chunk)))
+                     deps=(*deps, len(chunks), *map(digest_of.__getitem__, chunk)))
             for n, chunk in enumerate(chunks, 1)]
 
 
@@ -75,7 +74,8 @@ def _story_plan(story, before: str | None, after: str | None) -> PagePlan:
 
 def plan_pages(library: Library, settings: Settings) -> list[PagePlan]:
     stories = library.stories
-    digest = lambda i: stories[i].digest if i else None  # noqa: E731
+    digest_of = {i: s.digest for i, s in stories.items()}
+    digest = digest_of.get  # a missing neighbour (None) has no digest
     county_counts = tuple((c.name, c.story_count, tuple(len(t.story_ids) for t in c.townships))
                           for c in library.counties)
     standard_ids = {s.id: [] for s in settings.standards}
@@ -94,12 +94,12 @@ def plan_pages(library: Library, settings: Settings) -> list[PagePlan]:
     for county in library.counties:
         for town in county.townships:
             plans += _paginated("township", "township.html", town.url, f"{county.name}{town.name}的故事列表",
-                                f"{county.name}/{town.name}", town.story_ids, library, (library.registry_digest,))
+                                f"{county.name}/{town.name}", town.story_ids, digest_of, (library.registry_digest,))
     for standard in settings.standards:
         plans += _paginated("standard", "standard.html", f"standards/{standard.id}/", f"类别“{standard.name}”",
-                            standard.id, tuple(standard_ids[standard.id]), library)
+                            standard.id, tuple(standard_ids[standard.id]), digest_of)
     for tag in library.tags:
-        plans += _paginated("tag", "tag.html", tag.url, f"标签“{tag.name}”", tag.slug, tag.story_ids, library,
+        plans += _paginated("tag", "tag.html", tag.url, f"标签“{tag.name}”", tag.slug, tag.story_ids, digest_of,
                             (tag.name, len(tag.story_ids)))
     for page in library.pages:
         plans.append(PagePlan(f"{page.url}index.html", "page.html", "page", f"页面 {page.source}", page.slug,
