@@ -310,11 +310,18 @@ def _fingerprints(site: Site, plans: list[PagePlan], memo: dict) -> dict[str, st
     templates = memo["templates"][1]
     menu = [(p.slug, p.title, p.menu) for p in site.library.pages if p.menu is not None]
     common = _hash((__version__, site.settings, menu))
+    # Keyed by the plan object itself: story plans are reused between a preview's
+    # builds (pages._story_plan), so most lookups need no hashing at all.
     known, fresh, result = memo.get("pages", {}), {}, {}
     for p in plans:
-        k = (common, templates.get(p.template), p)
-        fp = known.get(k) or _hash((common, templates.get(p.template), p.kind, p.key, p.number, p.items, p.deps))
-        fresh[k] = result[p.address] = fp
+        template = templates.get(p.template)
+        entry = known.get(id(p))
+        if entry is not None and entry[0] is p and entry[1] == common and entry[2] == template:
+            fp = entry[3]
+        else:
+            fp = _hash((common, template, p.kind, p.key, p.number, p.items, p.deps))
+        fresh[id(p)] = (p, common, template, fp)
+        result[p.address] = fp
     memo["pages"] = fresh
     return result
 

@@ -3,6 +3,7 @@ page's context."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -100,10 +101,14 @@ class Context:
         self.townships = {(c.name, t.name): (c, t) for c in library.counties for t in c.townships}
         menu = sorted((p for p in library.pages if p.menu is not None), key=lambda p: (p.menu, p.slug))
         self.nav = [("首页", ""), ("县（市、区）", "counties/")] + [(p.title, p.url) for p in menu]
-        self.standard_counts = {s.id: 0 for s in settings.standards}
-        for story in library.stories.values():
+
+    @cached_property
+    def standard_counts(self) -> dict[str, int]:
+        counts = {s.id: 0 for s in self.settings.standards}
+        for story in self.library.stories.values():
             if story.standard:
-                self.standard_counts[story.standard] += 1
+                counts[story.standard] += 1
+        return counts
 
     def stories(self, ids) -> list[Story]:
         return [self.library.stories[i] for i in ids]
