@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -159,10 +160,11 @@ def _read_stories_with(content: Path, files: dict, settings: Settings, options: 
                 continue
         todo.append(i)
     fresh = read_stories([content / locations[i] for i in todo], content, settings, jobs_for(options.jobs), progress)
-    for i, (story, problems, text_digest, mtime_ns, size) in zip(todo, fresh):
-        results[i] = (story, problems)
+    for i, (blob, text_digest, mtime_ns, size, slugs) in zip(todo, fresh):
+        results[i] = value = pickle.loads(blob)  # made by our own worker a moment ago
+        remember_slugs(slugs)
         if cache is not None and text_digest:
-            cache.put_story(locations[i], Entry(mtime_ns, size, text_digest, parse_fp, value=(story, problems)))
+            cache.put_story(locations[i], Entry(mtime_ns, size, text_digest, parse_fp, blob=blob, value=value))
     if cache is not None:
         cache.keep_only(set(locations))
     stories = []

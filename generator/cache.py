@@ -166,10 +166,15 @@ class Cache:
             rows = []
             for loc in self._dirty:
                 e = self.stories.get(loc)
-                if e is not None and e.value is not None:
-                    rows.append((loc, e.mtime_ns, e.size, e.digest, e.parse_fp, dump(e.value)))
+                if e is not None and (e.blob is not None or e.value is not None):
+                    blob = e.blob if e.blob is not None else dump(e.value)
+                    rows.append((loc, e.mtime_ns, e.size, e.digest, e.parse_fp, blob))
             db.executemany("INSERT OR REPLACE INTO stories VALUES (?, ?, ?, ?, ?, ?)", rows)
             db.executemany("DELETE FROM stories WHERE location = ?", [(loc,) for loc in self._removed])
+        for loc in self._dirty:  # written: the decoded value is enough from now on
+            e = self.stories.get(loc)
+            if e is not None and e.value is not None:
+                e.blob = None
         self._dirty.clear()
         self._removed.clear()
 

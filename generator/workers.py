@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -62,14 +63,23 @@ def _setup_read(content: Path, settings) -> None:
 
 
 def _read_batch(paths: list[Path]) -> list:
+    from .chinese import slugify
     from .reader import read_story_file
 
     content, settings = _state["read"]
-    return [read_story_file(path, content, settings) for path in paths]
+    out = []
+    for path in paths:
+        story, problems, text_digest, mtime_ns, size = read_story_file(path, content, settings)
+        # The pickle the cache will keep is made here, in parallel, not again in the main process.
+        blob = pickle.dumps((story, problems), protocol=pickle.HIGHEST_PROTOCOL)
+        # Slugs of the names a story carries, so the main process need not load pypinyin (1 s).
+        hints = {n: slugify(n) for n in (story.county, story.township, *story.tags)} if story else {}
+        out.append((blob, text_digest, mtime_ns, size, hints))
+    return out
 
 
 def read_stories(paths: list[Path], content: Path, settings, jobs: int, progress: Progress | None) -> list:
-    """[(story or None, problems, digest, mtime_ns, size)] for each path, in order."""
+    """[(pickle of (story or None, problems), digest, mtime_ns, size, slugs)] for each path, in order."""
     return run_batches(_read_batch, paths, jobs, _setup_read, (content, settings), progress, "读取故事")
 
 
