@@ -58,18 +58,18 @@ def _paginated(kind: str, template: str, base: str, label: str, key: str, ids: t
 _story_plans: dict = {}  # (digest, neighbours' digests) → plan, from earlier builds of this process
 
 
-def _story_plan(story, before: str | None, after: str | None) -> PagePlan:
-    """A story's page depends on its own text (digest: text and place) and on
-    its neighbours' (their titles in the previous/next links)."""
+def _story_plan(story, before: str | None, after: str | None) -> tuple[PagePlan, tuple]:
+    """A story's page and its sitemap entry. The page depends on its own text
+    (digest: text and place) and on its neighbours' (their titles in the links)."""
     key = (story.digest, before, after)
-    plan = _story_plans.get(key)
-    if plan is None:
+    found = _story_plans.get(key)
+    if found is None:
         if len(_story_plans) > 4 * 65536:
             _story_plans.clear()
-        plan = _story_plans[key] = PagePlan(
-            f"{story.url}index.html", "story.html", "story", f"故事“{story.title}”（{story.source}）", story.id,
-            file=story.source, deps=key, lastmod=story.date.isoformat())
-    return plan
+        plan = PagePlan(f"{story.url}index.html", "story.html", "story", f"故事“{story.title}”（{story.source}）",
+                        story.id, file=story.source, deps=key, lastmod=story.date.isoformat())
+        found = _story_plans[key] = (plan, (plan.url, plan.lastmod))
+    return found
 
 
 def plan_pages(library: Library, settings: Settings) -> list[PagePlan]:
@@ -85,10 +85,13 @@ def plan_pages(library: Library, settings: Settings) -> list[PagePlan]:
     plans = [PagePlan("index.html", "index.html", "home", "首页", deps=(
         library.registry_digest, county_counts, tuple((k, len(v)) for k, v in standard_ids.items()),
         tuple(s.digest for s in library.featured(FEATURED)), tuple(s.digest for s in library.newest(NEWEST))))]
-    neighbours = library.neighbours
+    neighbours, entries = library.neighbours, [("", None)]  # the sitemap: home, stories, then the rest
     for story in stories.values():
         before, after = neighbours[story.id]
-        plans.append(_story_plan(story, digest(before), digest(after)))
+        plan, entry = _story_plan(story, digest(before), digest(after))
+        plans.append(plan)
+        entries.append(entry)
+    rest = len(plans)
     plans.append(PagePlan("counties/index.html", "counties.html", "counties", "县（市、区）总览",
                           deps=(library.registry_digest, county_counts)))
     for county in library.counties:
@@ -110,6 +113,6 @@ def plan_pages(library: Library, settings: Settings) -> list[PagePlan]:
         PagePlan("robots.txt", "robots.txt", "robots", "robots.txt"),
         PagePlan("404.html", "404.html", "notfound", "404 页面"),
     ]
-    entries = tuple((p.url, p.lastmod) for p in plans if p.address.endswith(".html") and p.kind != "notfound")
-    plans.append(PagePlan("sitemap.xml", "sitemap.xml", "sitemap", "网站地图", deps=entries))
+    entries += [(p.url, None) for p in plans[rest:] if p.address.endswith(".html") and p.kind != "notfound"]
+    plans.append(PagePlan("sitemap.xml", "sitemap.xml", "sitemap", "网站地图", deps=tuple(entries)))
     return plans

@@ -92,7 +92,13 @@ def _setup_render(site, root: Path, templates_cache: Path | None) -> None:
     # renders again and again); Jinja itself reloads a template whose file changed.
     key = (site.theme, site.settings, templates_cache)
     if _state.get("env", (None,))[0] != key:
-        _state["env"] = (key, make_environment(site.theme, site.settings, templates_cache))
+        env = make_environment(site.theme, site.settings, templates_cache)
+        for name in env.list_templates(extensions=("html", "xml", "txt")):
+            try:
+                env.get_template(name)  # load now, not during a preview's first edit
+            except Exception:  # noqa: BLE001  a broken template is reported when a page uses it
+                pass
+        _state["env"] = (key, env)
     _state["render"] = (_state["env"][1], Context(site.library, site.settings), root)
 
 
