@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import sqlite3
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -220,7 +221,11 @@ def build(options: Options, progress: Progress | None = None, cache: Cache | Non
             cache.inputs = signature if clean else None
             cache.warnings = report.warnings if clean else []
             cache.slugs = known_slugs()
-            cache.save()
+            try:
+                cache.save()
+            except (sqlite3.Error, OSError) as exc:  # the site is written; only the next build is slower
+                report.problems.append(Problem("W602", f"构建缓存无法保存（{exc}）；网站已生成，下次将完整构建",
+                                               str(cache.path)))
     report.timings["total"] = time.perf_counter() - started
     return report
 

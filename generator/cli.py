@@ -144,8 +144,13 @@ def _cmd_build(args) -> int:
     options = Options(content=args.content, out=args.out, drafts=args.drafts, strict=args.strict,
                       keep_going=args.keep_going, jobs=args.jobs, base_url=args.base_url,
                       use_cache=not args.no_cache)
-    with _progress_bar() as progress:
-        report = build(options, progress)
+    try:
+        with _progress_bar() as progress:
+            report = build(options, progress)
+    except OSError as exc:  # the output folder or the disk, not the content
+        print(f"gushihui: 无法写入 {exc.filename or args.out}：{exc.strerror or exc}；{args.out}/ 保持原样。",
+              file=sys.stderr)
+        return 2
     _print_problems(report.problems)
     if not report.written:
         print(f"构建失败：{_counts(report)}；{args.out}/ 保持原样。", file=sys.stderr)

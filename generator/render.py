@@ -43,8 +43,11 @@ def find_theme(site_root: Path, name: str, settings_file: str = "site.toml") -> 
 def make_environment(theme: Theme, settings: Settings, templates_cache: Path | None = None) -> jinja2.Environment:
     bytecode = None
     if templates_cache is not None:
-        templates_cache.mkdir(parents=True, exist_ok=True)
-        bytecode = jinja2.FileSystemBytecodeCache(str(templates_cache))  # keyed by template source: safe
+        try:
+            templates_cache.mkdir(parents=True, exist_ok=True)
+            bytecode = jinja2.FileSystemBytecodeCache(str(templates_cache))  # keyed by template source: safe
+        except OSError:
+            pass  # compiled templates are only a speed-up
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in theme.template_dirs]), bytecode_cache=bytecode,
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),

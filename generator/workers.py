@@ -20,8 +20,11 @@ MIN_PARALLEL = 64  # below this many items, starting workers costs more than it 
 _state: dict = {}
 
 
+MAX_JOBS = 61  # more processes than this only cost memory (and Windows allows no more)
+
+
 def jobs_for(jobs: int | None) -> int:
-    return max(1, jobs or os.cpu_count() or 1)
+    return max(1, min(MAX_JOBS, jobs or os.cpu_count() or 1))
 
 
 def _context():

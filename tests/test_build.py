@@ -239,3 +239,17 @@ def test_rescan_from_a_watchers_list_equals_a_full_scan(tiny):
     import shutil
     shutil.rmtree(tiny / "stories" / "云和县")
     assert _rescan(tiny, cache, [str(tiny / "stories" / "云和县")]) == scan(tiny)
+
+
+def test_unwritable_output_is_a_clear_error(tiny, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["build", "--content", str(tiny), "--out", str(blocker / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "无法写入" in err and "Traceback" not in err
+
+
+def test_cache_that_cannot_be_saved_is_a_warning(tiny, tmp_path):
+    (tmp_path / ".gushihui-cache").write_text("a file where the cache folder should be")
+    report = run(tiny, tmp_path / "out")
+    assert report.written and [p.code for p in report.problems] == ["W602"]
