@@ -233,4 +233,8 @@ def _cmd_serve(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     commands = {"build": _cmd_build, "check": _cmd_check, "serve": _cmd_serve, "new": _cmd_new_story}
-    return commands[args.command](args)
+    try:
+        return commands[args.command](args)
+    except KeyboardInterrupt:  # Ctrl-C: whatever was staged is already removed; say so, no traceback
+        print("\n已中断。" + ("输出目录保持原样。" if args.command == "build" else ""), file=sys.stderr)
+        return 130
