@@ -9,7 +9,6 @@ are removed; when no input changed at all, nothing is done.
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 import sqlite3
 import time
@@ -19,6 +18,7 @@ from typing import Callable, Iterable
 
 from . import __version__
 from .cache import Cache, CacheError, Entry, cache_path
+from .changes import rescan, scan, signature
 from .chinese import known_slugs, remember_slugs
 from .config import Settings, load_settings
 from .encoding import read_text
@@ -206,9 +206,10 @@ def build(options: Options, progress: Progress | None = None, cache: Cache | Non
         cache, problems = Cache.open(cache_path(options.out))
         report.problems += problems
         remember_slugs(cache.slugs)
-    files_in = _rescan(options.content, cache, changed)
-    signature = _signature(options, files_in) if cache is not None and quick_check else None
-    if signature is not None and signature == cache.inputs and read_marker(options.out) == cache.token:
+    files_in = rescan(options.content, cache, changed)
+    inputs = signature(options.content, options.drafts, options.base_url, files_in) \
+        if cache is not None and quick_check else None
+    if inputs is not None and inputs == cache.inputs and read_marker(options.out) == cache.token:
         report.unchanged = report.written = True
         report.problems += cache.warnings
         report.pages = len(cache.pages)
@@ -218,7 +219,7 @@ def build(options: Options, progress: Progress | None = None, cache: Cache | Non
             _build_site(options, site, files_in, cache, report, progress)
         if report.written and cache is not None:
             clean = not report.errors
-            cache.inputs = signature if clean else None
+            cache.inputs = inputs if clean else None
             cache.warnings = report.warnings if clean else []
             cache.slugs = known_slugs()
             try:
@@ -336,68 +337,6 @@ def _fingerprints(site: Site, plans: list[PagePlan], memo: dict) -> dict[str, st
 def _stat_key(path: Path) -> tuple[str, int, int]:
     stat = path.stat()
     return str(path), stat.st_mtime_ns, stat.st_size
-
-
-def _rescan(content: Path, cache: Cache | None, changed: Iterable[str] | None) -> dict[str, tuple[int, int]]:
-    """The scan of content/, updated from the watcher's list of changed files
-    when there is one; a folder that appeared or vanished means a full scan."""
-    last = cache.memo.get("scan") if cache is not None else None
-    if changed is None or last is None:
-        files = scan(content)
-    else:
-        files, root = dict(last), content.resolve()
-        for name in changed:
-            try:
-                rel = Path(name).resolve().relative_to(root).as_posix()
-            except ValueError:
-                continue  # a theme file: the theme is looked at on every build anyway
-            path = root / rel
-            if any(part.startswith(".") for part in rel.split("/")):
-                continue
-            if path.is_dir() or (not path.exists() and any(k.startswith(rel + "/") for k in files)):
-                files = scan(content)
-                break
-            if path.is_file():
-                stat = path.stat()
-                files[rel] = (stat.st_mtime_ns, stat.st_size)
-            else:
-                files.pop(rel, None)
-    if cache is not None:
-        cache.memo["scan"] = files
-    return files
-
-
-def scan(root: Path) -> dict[str, tuple[int, int]]:
-    """Every file below root (hidden ones left out): POSIX path → (mtime_ns, size)."""
-    found: dict[str, tuple[int, int]] = {}
-
-    def walk(folder: str, prefix: str) -> None:
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            return
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            if entry.is_dir():
-                walk(entry.path, f"{prefix}{entry.name}/")
-            elif entry.is_file():
-                stat = entry.stat()
-                found[prefix + entry.name] = (stat.st_mtime_ns, stat.st_size)
-
-    walk(str(root), "")
-    return found
-
-
-def _signature(options: Options, files_in: dict) -> str:
-    """Every input, cheaply: each file's path, mtime and size below content/,
-    the site's themes and the built-in themes, plus the options that shape
-    the output. Equal signatures mean an equal site."""
-    from .render import BUILTIN_THEMES
-
-    themes = [sorted(scan(root).items()) for root in (options.content.resolve().parent / "themes", BUILTIN_THEMES)]
-    return _hash((__version__, str(options.content.resolve()), options.drafts, options.base_url,
-                  sorted(files_in.items()), themes))
 
 
 def _static_files(content: Path, site: Site, files_in: dict) -> dict[str, tuple[Path, str, str | None]]:

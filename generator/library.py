@@ -14,7 +14,6 @@ def build_library(rows: list[BranchRow] | None, stories: list[Story], pages: lis
                   drafts: bool = False, registry_file: str = "org.csv") -> tuple[Library, list[Problem]]:
     """Check what the stories name against the registry and arrange everything
     in the registry's order. Stories with errors are left out; the problems say why."""
-    from_registry = rows is not None
     # A live preview mostly edits text: when no story moved, was added or removed,
     # the arrangement of the last build holds and only the story values change.
     # Only an arrangement without problems is reused: a problem's line may move with any edit.

@@ -221,7 +221,7 @@ def test_bad_settings_still_check_every_story(tiny, tmp_path):
 
 
 def test_rescan_from_a_watchers_list_equals_a_full_scan(tiny):
-    from generator.build import _rescan, scan
+    from generator.changes import rescan as _rescan, scan
     from generator.cache import Cache
 
     cache = Cache()

@@ -5,7 +5,6 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
 
 from conftest import ROOT
 from generator.chinese import slugify
