@@ -30,7 +30,7 @@ def cache_path(out: Path) -> Path:
 class _SafeUnpickler(pickle.Unpickler):
     """Only our own value types come out of the cache; anything else is refused."""
 
-    ALLOWED = {("generator.models", n) for n in ("Story", "Cover", "Asset", "FreePage")} | {
+    ALLOWED = {("generator.models", n) for n in ("Story", "Cover", "Asset")} | {
         ("generator.errors", "Problem"), ("datetime", "date")}
 
     def find_class(self, module: str, name: str):

@@ -62,13 +62,13 @@ def _story_plan(story, before: str | None, after: str | None) -> tuple[PagePlan,
     """A story's page and its sitemap entry. The page depends on its own text
     (digest: text and place) and on its neighbours' (their titles in the links)."""
     key = (story.digest, before, after)
-    found = _story_plans.get(key)
+    found = _story_plans.get((key, story.source))  # the source names the file in messages
     if found is None:
         if len(_story_plans) > 4 * 65536:
             _story_plans.clear()
         plan = PagePlan(f"{story.url}index.html", "story.html", "story", f"故事“{story.title}”（{story.source}）",
                         story.id, file=story.source, deps=key, lastmod=story.date.isoformat())
-        found = _story_plans[key] = (plan, (plan.url, plan.lastmod))
+        found = _story_plans[key, story.source] = (plan, (plan.url, plan.lastmod))
     return found
 
 

@@ -1,7 +1,7 @@
 """A story or free-page file → a Story or FreePage value.
 
 `parse_story(text, source, settings)` is pure and is what the tests call;
-`read_story(path, …)` only adds the disk. Every problem names the file and,
+`read_story_file(path, …)` only adds the disk. Every problem names the file and,
 for a frontmatter field, the line of that field.
 """
 from __future__ import annotations
@@ -276,14 +276,9 @@ def parse_page(text: str, source: str, settings: Settings,
                     tuple(links.assets), digest(text, location or source)), doc.problems
 
 
-def read_story(path: Path, content: Path, settings: Settings) -> tuple[Story | None, list[Problem]]:
-    """A story file → a Story; also checks that the files it refers to exist."""
-    story, problems, *_ = read_story_file(path, content, settings)
-    return story, problems
-
-
 def read_story_file(path: Path, content: Path, settings: Settings):
-    """Like read_story, plus what the cache keeps: (story, problems, digest, mtime_ns, size).
+    """A story file → (story or None, problems, digest, mtime_ns, size): the parse and
+    what the cache keeps of the file.
 
     Missing referenced files are not part of the cached result: they are
     checked again on every build by `missing_assets`."""

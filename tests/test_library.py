@@ -75,3 +75,16 @@ def test_same_shape_reuses_the_arrangement_with_the_new_stories():
     third, _ = build_library(rows, [moved, make("b", "长汀村党支部")], [])
     assert third.counties is not first.counties and list(third.stories) == ["b", "a"]
     assert third.neighbours == {"b": (None, "a"), "a": ("b", None)}
+
+
+def test_story_plans_name_their_own_file():
+    """Equal text at the same place in two sites: each plan names its own site's file."""
+    from generator.config import parse_settings
+    from generator.pages import plan_pages
+
+    settings, _ = parse_settings('title="t"\ncity="c"\nbase_url="/"\n')
+    for site in ("site-a", "site-b"):
+        story = Story(**{**make("a").__dict__, "source": f"{site}/stories/a.md", "digest": "same"})
+        lib, _ = build_library(list(ROWS), [story], [])
+        plan = next(p for p in plan_pages(lib, settings) if p.kind == "story")
+        assert plan.file == f"{site}/stories/a.md" and site in plan.label
