@@ -6,9 +6,15 @@ prefer UTF-8.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from .errors import Problem
+
+# C0 controls but \t and \n (\r is normalised away first), DEL, C1 controls, and the
+# noncharacters XML forbids: they come from Word (\x0b is its manual line break) or
+# from bad copy-paste, and would make the feed invalid XML or break a page.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
 def decode(data: bytes, name: str) -> tuple[str | None, list[Problem]]:
@@ -25,6 +31,12 @@ def decode(data: bytes, name: str) -> tuple[str | None, list[Problem]]:
         problems = [Problem("W002", "文件不是 UTF-8 编码，已按 GBK/GB18030 读取；建议另存为“UTF-8”", name)]
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    first = _CONTROL.search(text)  # the only cost for a clean file
+    if first is not None:
+        line = text.count("\n", 0, first.start()) + 1
+        text, count = _CONTROL.subn(lambda m: "\n" if m.group() in "\x0b\x0c" else "", text)
+        problems.append(Problem("W004", f"文件中有 {count} 个控制字符（如 Word 的手动换行符），已删除或换成换行",
+                                name, line))
     return text, problems
 
 

@@ -5,7 +5,6 @@ The registry's row order is the display order everywhere on the site.
 from __future__ import annotations
 
 import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,14 +14,37 @@ from .models import BranchRow
 
 REQUIRED = ("county", "township", "branch")
 COLUMNS = ("county", "county_code", "township", "township_code", "branch", "branch_code")
+MAX_CELL = 200  # characters; the longest real organisation name is far shorter
+
+
+def _cells(raw: str, line: int, name: str) -> tuple[list[str] | None, Problem | None]:
+    """One physical line → its cells, or the E205 that makes it unusable.
+
+    No cell of a registry holds a newline, so each line is parsed on its own:
+    a stray quote then spoils only its own line, not every line after it."""
+    if raw.count('"') % 2:
+        return None, Problem("E205", f"第 {line} 行的引号不成对；单元格里的英文双引号要写成两个（\"\"），"
+                                     "或删掉它；这一行已跳过", name, line)
+    try:
+        cells = next(csv.reader([raw]), [])
+    except csv.Error:  # e.g. a cell over the csv module's 128 KB limit
+        what = f"太长（{len(raw)} 个字符）" if len(raw) > MAX_CELL else "无法按 CSV 格式读取"
+        return None, Problem("E205", f"第 {line} 行{what}：“{raw[:20]}……”；请检查这一行，它已跳过", name, line)
+    long = next((c for c in cells if len(c) > MAX_CELL), None)
+    if long is not None:
+        return None, Problem("E205", f"第 {line} 行有一个单元格长达 {len(long)} 个字符（“{long[:20]}……”），"
+                                     "不像是组织名称或代码；请检查这一行，它已跳过", name, line)
+    return cells, None
 
 
 def parse_registry(text: str, name: str = "org.csv") -> tuple[list[BranchRow], list[Problem]]:
     """Pure: the text of org.csv → branch rows in file order, and problems."""
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if header is None:
+    lines = text.split("\n")  # decode() has normalised line ends; line 1 is the header
+    if not text.strip():
         return [], [Problem("E201", "org.csv 是空的；第一行应为列名：" + ",".join(COLUMNS), name, 1)]
+    header, problem = _cells(lines[0], 1, name)
+    if problem is not None:
+        return [], [problem]
     header = [h.strip().lower() for h in header]
     problems = []
     missing = [c for c in REQUIRED if c not in header]
@@ -34,7 +56,13 @@ def parse_registry(text: str, name: str = "org.csv") -> tuple[list[BranchRow], l
             problems.append(Problem("W204", f"未知的列“{h}”{hint}", name, 1))
     index = {h: i for i, h in enumerate(header) if h in COLUMNS}
     rows, seen = [], {}
-    for line, cells in enumerate(reader, 2):
+    for line, raw in enumerate(lines[1:], 2):
+        if not raw.strip():
+            continue
+        cells, problem = _cells(raw, line, name)
+        if problem is not None:
+            problems.append(problem)
+            continue
         if not any(c.strip() for c in cells):
             continue
         value = {col: (cells[i].strip() if i < len(cells) else "") for col, i in index.items()}
