@@ -13,6 +13,7 @@ import gc
 import html
 import logging
 import mimetypes
+import re
 import time
 from pathlib import Path
 from typing import Callable
@@ -23,6 +24,8 @@ from .errors import Problem
 
 DEBOUNCE = 0.05  # seconds of quiet after a save before rebuilding
 PREVIEW = Path(".gushihui-cache") / "preview"  # beside content/: never the real output/
+# Not C1: PATH_INFO holds the request's bytes as latin-1, where UTF-8 has 0x80-0x9f.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class Preview:
@@ -70,7 +73,9 @@ class Preview:
         status = "200 OK"
         if file is None:
             if not path.endswith("/") and self._file(path + "/") is not None:
-                start_response("301 Moved Permanently", [("Location", path + "/")])
+                # "//host/x" (or "/\\host/x", which browsers read alike) would send the
+                # browser to another site: redirect only to a path on this host.
+                start_response("301 Moved Permanently", [("Location", "/" + path.lstrip("/\\") + "/")])
                 return [b""]
             status, file = "404 Not Found", self.options.out / "404.html"
         body = file.read_bytes() if file.is_file() else "页面不存在".encode()
@@ -85,13 +90,19 @@ class Preview:
     def _file(self, path: str) -> Path | None:
         from urllib.parse import unquote
 
+        name = unquote(path)
+        if _CONTROL.search(name):
+            return None  # NUL makes resolve() raise; no file of the site has such a name
         out = self.options.out.resolve()
-        target = (out / unquote(path).lstrip("/")).resolve()
-        if target != out and out not in target.parents:
-            return None  # never serve anything outside the preview folder
-        if target.is_dir():
-            target = target / "index.html" if path.endswith("/") else None
-        return target if target is not None and target.is_file() else None
+        try:
+            target = (out / name.lstrip("/")).resolve()
+            if target != out and out not in target.parents:
+                return None  # never serve anything outside the preview folder
+            if target.is_dir():
+                target = target / "index.html" if path.endswith("/") else None
+            return target if target is not None and target.is_file() else None
+        except (OSError, ValueError):  # e.g. a name too long for the file system
+            return None
 
 
 def _check_port(host: str, port: int) -> None:

@@ -62,6 +62,27 @@ def test_a_failed_build_keeps_the_last_good_site_and_shows_the_errors(tiny):
     assert 'role="alert"' not in call(preview.app, "/stories/yantou/")[2]
 
 
+def test_redirects_stay_on_this_host(tiny):
+    preview = Preview(tiny, "127.0.0.1", 8999, lambda line: None)
+    preview.rebuild(first=True)
+    for path, location in [("//evil.example/%2e%2e/about", "/evil.example/%2e%2e/about/"),
+                           ("///evil.example/%2e%2e/about", "/evil.example/%2e%2e/about/"),
+                           ("/\\evil.example/%2e%2e/about", "/evil.example/%2e%2e/about/"),
+                           ("//evil.example/../about", "/evil.example/../about/"),  # as servers decode it
+                           ("/about", "/about/")]:
+        status, headers, _ = call(preview.app, path)
+        assert (status, headers["Location"]) == ("301 Moved Permanently", location)
+
+
+def test_odd_paths_get_the_404_page(tiny):
+    preview = Preview(tiny, "127.0.0.1", 8999, lambda line: None)
+    preview.rebuild(first=True)
+    for path in ["/%00", "/stories%00/", "/stories/\x00", "/about%0d%0aSet-Cookie:%20x=1", "/" + "a" * 5000]:
+        status, headers, body = call(preview.app, path)
+        assert status == "404 Not Found" and "Location" not in headers
+        assert "页面不存在" in body
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
