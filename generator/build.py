@@ -18,21 +18,26 @@ from typing import Callable, Iterable
 
 from . import __version__
 from .cache import Cache, CacheError, Entry, cache_path
-from .changes import rescan, scan, signature
+from .changes import rescan, scan, scan_content, signature
 from .chinese import known_slugs, remember_slugs
 from .config import Settings, load_settings
 from .encoding import read_text
-from .errors import Problem
+from .errors import Problem, excerpt
+from .files import KINDS, publishable, unsafe_content
 from .library import build_library
 from .models import FreePage, Library, Story
-from .output import Claims, Staging, read_marker
+from .output import Claims, OutputLock, Staging, read_marker, recover
 from .pages import PagePlan, plan_pages
-from .reader import digest, missing_assets, read_page
+from .reader import digest, read_page, unavailable_assets
 from .registry import load_registry
 from .render import Theme, find_theme, make_environment, template_fingerprints
-from .workers import jobs_for, read_stories, render_pages
+from .workers import WorkerDied, jobs_for, read_stories, render_pages
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+STORY_FILES = (".md", ".markdown")  # in any case: Windows users save story.MD
+# Problems that stop the build even with --keep-going: nothing can be left out to mend them.
+FATAL = {"E317", "E320", "E401"}
+Scan = tuple[dict, dict]  # changes.scan_content: (files, links leading out of content/)
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,9 @@ class _Timer:
 
 
 def _blocking(report: Report, options: Options) -> bool:
-    return any(not p.is_warning or options.strict for p in report.problems)
+    if any(p.code in FATAL for p in report.problems):
+        return True
+    return not options.keep_going and any(not p.is_warning or options.strict for p in report.problems)
 
 
 def _hash(value) -> str:
@@ -95,13 +102,16 @@ def _hash(value) -> str:
 
 
 def load_site(options: Options, report: Report, progress: Progress | None = None,
-              cache: Cache | None = None, files: dict | None = None) -> Site | None:
+              cache: Cache | None = None, found: Scan | None = None) -> Site | None:
     """Read and check the whole site; None when it cannot be built at all.
-    `files`: the scan of content/ when the caller already made one."""
+    `found`: the scan of content/ when the caller already made one."""
     timer = _Timer(report)
     content = options.content
-    files = scan(content) if files is None else files
-    settings, problems = load_settings(content)
+    files, outside = scan_content(content) if found is None else found
+    report.problems += [Problem("E317", f"符号链接指向 content 目录之外的 {excerpt(target)}；"
+                                "请把文件本身复制进来，不要用链接", str(content / link))
+                        for link, target in sorted(outside.items())]
+    settings, problems = load_settings(content) if "site.toml" not in outside else (None, [])
     report.problems += problems
     # With broken settings nothing is written, but every story is still read
     # and checked (with the default standards) so that one run lists everything.
@@ -111,13 +121,13 @@ def load_site(options: Options, report: Report, progress: Progress | None = None
         settings = replace(settings, base_url=options.base_url.rstrip("/") + "/")
     theme, problems = find_theme(content.resolve().parent, settings.theme, str(content / "site.toml"))
     report.problems += problems
-    rows, problems = load_registry(content)
+    rows, problems = load_registry(content) if "org.csv" not in outside else (None, [])
     report.problems += problems
     timer.lap("settings")
-    stories = _read_stories(content, files, settings, options, report, progress, cache)
+    stories = _read_stories(content, (files, outside), settings, options, report, progress, cache)
     pages: list[FreePage] = []
-    for path in sorted((content / "pages").glob("*.md")):
-        page, problems = read_page(path, content, settings)
+    for location in sorted(k for k in files if k.count("/") == 1 and _is_text(k, "pages/")):
+        page, problems = read_page(content / location, content, settings, files, outside)
         report.problems += problems
         if page is not None:
             pages.append(page)
@@ -130,21 +140,26 @@ def load_site(options: Options, report: Report, progress: Progress | None = None
     return Site(settings, theme, library)
 
 
-def _read_stories(content: Path, files: dict, settings: Settings, options: Options, report: Report,
+def _is_text(location: str, folder: str) -> bool:
+    return location.startswith(folder) and location.lower().endswith(STORY_FILES)
+
+
+def _read_stories(content: Path, found: Scan, settings: Settings, options: Options, report: Report,
                   progress: Progress | None, cache: Cache | None) -> list[Story]:
     """Every story file → Story, parsing only what the cache cannot vouch for:
     a file is unchanged when its mtime and size match, or else its text's hash."""
     try:
-        return _read_stories_with(content, files, settings, options, report, progress, cache)
+        return _read_stories_with(content, found, settings, options, report, progress, cache)
     except CacheError as exc:  # a cached parse that cannot be read: trust nothing in that cache
         report.problems.append(Problem("W601", f"构建缓存无效（{exc}），已丢弃，这次完整构建", str(cache.path)))
         cache.clear()
-        return _read_stories_with(content, files, settings, options, report, progress, cache)
+        return _read_stories_with(content, found, settings, options, report, progress, cache)
 
 
-def _read_stories_with(content: Path, files: dict, settings: Settings, options: Options, report: Report,
+def _read_stories_with(content: Path, found: Scan, settings: Settings, options: Options, report: Report,
                        progress: Progress | None, cache: Cache | None) -> list[Story]:
-    locations = sorted(k for k in files if k.startswith("stories/") and k.endswith(".md"))
+    files, outside = found
+    locations = sorted(k for k in files if _is_text(k, "stories/"))
     # What parsing depends on besides the text: links carry the base path, standards are resolved.
     parse_fp = _hash((__version__, str(content), settings.base_path, settings.standards))
     results: list = [None] * len(locations)
@@ -152,7 +167,7 @@ def _read_stories_with(content: Path, files: dict, settings: Settings, options: 
     for i, location in enumerate(locations):
         entry = cache.story(location) if cache else None
         if entry and entry.parse_fp == parse_fp:
-            if (entry.mtime_ns, entry.size) == files[location]:
+            if entry.stat == files[location]:
                 results[i] = cache.result(entry)
                 continue
             if _same_text(content / location, location, entry, files[location]):
@@ -161,36 +176,37 @@ def _read_stories_with(content: Path, files: dict, settings: Settings, options: 
                 continue
         todo.append(i)
     fresh = read_stories([content / locations[i] for i in todo], content, settings, jobs_for(options.jobs), progress)
-    for i, (blob, text_digest, mtime_ns, size, slugs) in zip(todo, fresh):
+    for i, (blob, text_digest, stat, slugs) in zip(todo, fresh):
         results[i] = value = pickle.loads(blob)  # made by our own worker a moment ago
         remember_slugs(slugs)
         if cache is not None and text_digest:
-            cache.put_story(locations[i], Entry(mtime_ns, size, text_digest, parse_fp, blob=blob, value=value))
+            cache.put_story(locations[i], Entry(stat, text_digest, parse_fp, blob=blob, value=value))
     if cache is not None:
         cache.keep_only(set(locations))
     stories = []
     for story, problems in results:
         report.problems += problems
         if story is not None:
-            missing = [a for a in story.assets if a.source not in files]
+            missing = unavailable_assets(story, files, outside)
             if missing:
-                report.problems += missing_assets(story, content)
+                report.problems += missing
             else:
                 stories.append(story)
     return stories
 
 
-def _same_text(path: Path, location: str, entry: Entry, stat: tuple[int, int]) -> bool:
+def _same_text(path: Path, location: str, entry: Entry, stat: tuple[int, int, int]) -> bool:
     """A touched but unchanged file: same text, so the cached parse still holds."""
     text, _ = read_text(path)
     if text is None or digest(text, location) != entry.digest:
         return False
-    entry.mtime_ns, entry.size = stat
+    entry.stat = stat
     return True
 
 
 def build(options: Options, progress: Progress | None = None, cache: Cache | None = None,
-          quick_check: bool = True, changed: Iterable[str] | None = None) -> Report:
+          quick_check: bool = True, changed: Iterable[str] | None = None,
+          waiting: Callable[[], None] | None = None) -> Report:
     """Build the site into options.out. The report says what happened; the
     previous output is untouched unless `report.written`.
 
@@ -199,36 +215,49 @@ def build(options: Options, progress: Progress | None = None, cache: Cache | Non
     `quick_check`: first compare every input's stat with the last build's and
     stop when nothing changed (a watcher that saw a change skips this).
     `changed`: the files a watcher saw change since the last build with this
-    cache; only those are looked at again (None: look at every file)."""
+    cache; only those are looked at again (None: look at every file).
+    `waiting`: called when another build holds the output and this one waits."""
     report = Report()
     started = time.perf_counter()
+    with OutputLock(options.out, waiting):
+        recover(options.out)  # what a killed build left half done
+        try:
+            _build_locked(options, progress, cache, quick_check, changed, report)
+        except WorkerDied as exc:
+            report.written = False
+            report.problems.append(Problem("E603", f"“{exc}”的工作进程意外退出（可能是内存不足或被系统结束）；"
+                                           f"{options.out}/ 保持原样。请重试，或用 --jobs 1"))
+    report.timings["total"] = time.perf_counter() - started
+    return report
+
+
+def _build_locked(options: Options, progress: Progress | None, cache: Cache | None, quick_check: bool,
+                  changed: Iterable[str] | None, report: Report) -> None:
     if cache is None and options.use_cache:
         cache, problems = Cache.open(cache_path(options.out))
         report.problems += problems
         remember_slugs(cache.slugs)
-    files_in = rescan(options.content, cache, changed)
-    inputs = signature(options.content, options.drafts, options.base_url, files_in) \
+    found = rescan(options.content, cache, changed)
+    inputs = signature(options.content, options.drafts, options.base_url, *found) \
         if cache is not None and quick_check else None
     if inputs is not None and inputs == cache.inputs and read_marker(options.out) == cache.token:
         report.unchanged = report.written = True
         report.problems += cache.warnings
         report.pages = len(cache.pages)
-    else:
-        site = load_site(options, report, progress, cache, files_in)
-        if site is not None:
-            _build_site(options, site, files_in, cache, report, progress)
-        if report.written and cache is not None:
-            clean = not report.errors
-            cache.inputs = inputs if clean else None
-            cache.warnings = report.warnings if clean else []
-            cache.slugs = known_slugs()
-            try:
-                cache.save()
-            except (sqlite3.Error, OSError) as exc:  # the site is written; only the next build is slower
-                report.problems.append(Problem("W602", f"构建缓存无法保存（{exc}）；网站已生成，下次将完整构建",
-                                               str(cache.path)))
-    report.timings["total"] = time.perf_counter() - started
-    return report
+        return
+    site = load_site(options, report, progress, cache, found)
+    if site is not None:
+        _build_site(options, site, found[0], cache, report, progress)
+    if report.written and cache is not None:
+        clean = not report.errors
+        cache.inputs = inputs if clean else None
+        cache.warnings = report.warnings if clean else []
+        cache.slugs = known_slugs()
+        try:
+            cache.save()
+        except (sqlite3.Error, OSError) as exc:  # the site is written; only the next build is slower
+            report.problems.append(Problem("W602", f"构建缓存无法保存（{exc}）；网站已生成，下次将完整构建",
+                                           str(cache.path)))
 
 
 def _build_site(options: Options, site: Site, files_in: dict, cache: Cache | None, report: Report,
@@ -237,8 +266,7 @@ def _build_site(options: Options, site: Site, files_in: dict, cache: Cache | Non
     timer = _Timer(report)
     plans, files = _plan(options.content, site, report, files_in)
     timer.lap("plan")
-    # Address collisions cannot be skipped like a broken story: nothing is written.
-    if any(p.code == "E401" for p in report.problems) or (_blocking(report, options) and not options.keep_going):
+    if _blocking(report, options):
         return
     fingerprints = _fingerprints(site, plans, cache.memo if cache is not None else {})
     sources = {address: _stat_key(source) for address, (source, _, _) in files.items()}
@@ -298,7 +326,7 @@ def _one_per_place(problems: list[Problem]) -> list[Problem]:
 def _plan(content: Path, site: Site, report: Report, files_in: dict) -> tuple[list[PagePlan], dict]:
     """Plan every page and copied file, and claim each address once."""
     plans = plan_pages(site.library, site.settings)
-    files = _static_files(content, site, files_in)
+    files = _static_files(content, site, files_in, report)
     claims = Claims()
     for plan in plans:
         report.problems += filter(None, [claims.claim(plan.address, plan.label, plan.file)])
@@ -334,31 +362,42 @@ def _fingerprints(site: Site, plans: list[PagePlan], memo: dict) -> dict[str, st
     return result
 
 
-def _stat_key(path: Path) -> tuple[str, int, int]:
+def _stat_key(path: Path) -> tuple[str, int, int, int]:
     stat = path.stat()
-    return str(path), stat.st_mtime_ns, stat.st_size
+    return str(path), stat.st_mtime_ns, stat.st_size, stat.st_ctime_ns
 
 
-def _static_files(content: Path, site: Site, files_in: dict) -> dict[str, tuple[Path, str, str | None]]:
-    """address → (source file, label, referring file) for everything copied as is."""
+def _static_files(content: Path, site: Site, files_in: dict,
+                  report: Report) -> dict[str, tuple[Path, str, str | None]]:
+    """address → (source file, label, referring file) for everything copied as
+    is: the theme's static files (trusted), then media/ and the files stories
+    refer to, limited to publishable types and safe SVGs."""
     files: dict[str, tuple[Path, str, str | None]] = {}
     for root in site.theme.static_dirs:  # later layers override earlier ones
         for address in sorted(scan(root)):
             files[address] = (root / address, f"主题文件 {address}", None)
     for address in sorted(k for k in files_in if k.startswith("media/")):
-        files[address] = (content / address, f"文件 {address}", None)
+        if publishable(address):
+            files[address] = (content / address, f"文件 {address}", None)
+        else:
+            report.problems.append(Problem("W319", f"这种文件不能发布，没有复制；只能发布{KINDS}", str(content / address)))
     for item in [*site.library.stories.values(), *site.library.pages]:
         for asset in item.assets:
             if not asset.address.startswith("media/"):
                 files[asset.address] = (content / asset.source, f"{item.source} 引用的 {asset.source}", item.source)
+    for address, (source, _, _) in files.items():
+        why = unsafe_content(source) if source.is_relative_to(content) else None
+        if why:
+            report.problems.append(Problem("E320", f"这个 SVG 图片{why}，不能发布；请用图像软件另存为 PNG，"
+                                           "或删去其中的脚本和外部引用", str(source)))
     return files
 
 
 def check_site(options: Options) -> tuple[Report, Site | None]:
     """Read, check and plan without writing anything (for `gushihui check`)."""
     report = Report()
-    files_in = scan(options.content)
-    site = load_site(options, report, files=files_in)
+    found = scan_content(options.content)
+    site = load_site(options, report, found=found)
     if site is not None:
-        _plan(options.content, site, report, files_in)
+        _plan(options.content, site, report, found[0])
     return report, site

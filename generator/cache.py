@@ -18,7 +18,7 @@ from pathlib import Path
 from . import __version__
 from .errors import Problem
 
-SCHEMA = "gushihui-cache-1"
+SCHEMA = "gushihui-cache-2"
 CACHE_DIR = ".gushihui-cache"
 
 
@@ -47,8 +47,7 @@ def _loads(blob: bytes):
 class Entry:
     """A story file as last read: its stat, its digest and what parsing gave."""
 
-    mtime_ns: int
-    size: int
+    stat: tuple[int, int, int]  #: (mtime_ns, size, ctime_ns), as changes.scan gives it
     digest: str
     parse_fp: str
     blob: bytes | None = None  #: pickle of (story, problems), decoded on first use
@@ -67,7 +66,7 @@ class Cache:
         self.stories: dict[str, Entry] = {}
         self.token: str | None = None  #: identifies the output folder these records describe
         self.pages: dict[str, str] = {}  #: address → fingerprint it was rendered from
-        self.files: dict[str, tuple[str, int, int]] = {}  #: address → (source, mtime_ns, size)
+        self.files: dict[str, tuple] = {}  #: address → (source, mtime_ns, size, ctime_ns)
         self.inputs: str | None = None  #: signature of every input at the last successful build
         self.warnings: list[Problem] = []  #: warnings of that build, repeated when nothing changed
         self.slugs: dict[str, str] = {}  #: pinyin slugs already made, so pypinyin need not load
@@ -101,9 +100,9 @@ class Cache:
             self.slugs = _loads(meta["slugs"]) if "slugs" in meta else {}
             if not isinstance(self.pages, dict) or not isinstance(self.files, dict):
                 raise CacheError("清单格式不对")
-            for loc, mtime, size, digest, parse_fp in db.execute(
-                    "SELECT location, mtime_ns, size, digest, parse_fp FROM stories"):
-                self.stories[loc] = Entry(mtime, size, digest, parse_fp)
+            for loc, mtime, size, ctime, digest, parse_fp in db.execute(
+                    "SELECT location, mtime_ns, size, ctime_ns, digest, parse_fp FROM stories"):
+                self.stories[loc] = Entry((mtime, size, ctime), digest, parse_fp)
         self._blobs_loaded = not self.stories
 
     def result(self, entry: Entry) -> tuple:
@@ -158,7 +157,7 @@ class Cache:
         with sqlite3.connect(self.path) as db:
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value)")
             db.execute("CREATE TABLE IF NOT EXISTS stories (location TEXT PRIMARY KEY, mtime_ns INTEGER, "
-                       "size INTEGER, digest TEXT, parse_fp TEXT, blob BLOB)")
+                       "size INTEGER, ctime_ns INTEGER, digest TEXT, parse_fp TEXT, blob BLOB)")
             meta = {"schema": SCHEMA, "version": __version__, "token": self.token, "inputs": self.inputs,
                     "pages": dump(self.pages), "files": dump(self.files), "warnings": dump(self.warnings),
                     "slugs": dump(self.slugs)}
@@ -168,8 +167,8 @@ class Cache:
                 e = self.stories.get(loc)
                 if e is not None and (e.blob is not None or e.value is not None):
                     blob = e.blob if e.blob is not None else dump(e.value)
-                    rows.append((loc, e.mtime_ns, e.size, e.digest, e.parse_fp, blob))
-            db.executemany("INSERT OR REPLACE INTO stories VALUES (?, ?, ?, ?, ?, ?)", rows)
+                    rows.append((loc, *e.stat, e.digest, e.parse_fp, blob))
+            db.executemany("INSERT OR REPLACE INTO stories VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             db.executemany("DELETE FROM stories WHERE location = ?", [(loc,) for loc in self._removed])
         for loc in self._dirty:  # written: the decoded value is enough from now on
             e = self.stories.get(loc)

@@ -12,38 +12,64 @@ from .cache import Cache
 from .render import BUILTIN_THEMES
 
 
-def rescan(content: Path, cache: Cache | None, changed: Iterable[str] | None) -> dict[str, tuple[int, int]]:
-    """The scan of content/, updated from the watcher's list of changed files
-    when there is one; a folder that appeared or vanished means a full scan."""
+Stat = tuple[int, int, int]  #: (mtime_ns, size, ctime_ns): ctime catches an edit whose mtime was put back
+
+
+def rescan(content: Path, cache: Cache | None,
+           changed: Iterable[str] | None) -> tuple[dict[str, Stat], dict[str, str]]:
+    """The scan of content/ (see `scan_content`), updated from the watcher's
+    list of changed files when there is one; a folder or a link that appeared,
+    vanished or changed means a full scan."""
     last = cache.memo.get("scan") if cache is not None else None
     if changed is None or last is None:
-        files = scan(content)
+        found = scan_content(content)
     else:
-        files, root = dict(last), content.resolve()
+        files, root = dict(last[0]), content.resolve()
+        found = (files, last[1])
         for name in changed:
             try:
-                rel = Path(name).resolve().relative_to(root).as_posix()
+                rel = Path(os.path.abspath(name)).relative_to(root).as_posix()
             except ValueError:
                 continue  # a theme file: the theme is looked at on every build anyway
             path = root / rel
             if any(part.startswith(".") for part in rel.split("/")):
                 continue
-            if path.is_dir() or (not path.exists() and any(k.startswith(rel + "/") for k in files)):
-                files = scan(content)
+            if path.is_symlink() or path.is_dir() or \
+                    (not path.exists() and any(k.startswith(rel + "/") for k in (*files, *last[1]))):
+                found = scan_content(content)
                 break
             if path.is_file():
-                stat = path.stat()
-                files[rel] = (stat.st_mtime_ns, stat.st_size)
+                files[rel] = _stat(path.stat())
             else:
                 files.pop(rel, None)
     if cache is not None:
-        cache.memo["scan"] = files
-    return files
+        cache.memo["scan"] = found
+    return found
 
 
-def scan(root: Path) -> dict[str, tuple[int, int]]:
-    """Every file below root (hidden ones left out): POSIX path → (mtime_ns, size)."""
-    found: dict[str, tuple[int, int]] = {}
+def _stat(stat: os.stat_result) -> Stat:
+    return stat.st_mtime_ns, stat.st_size, stat.st_ctime_ns
+
+
+def scan(root: Path) -> dict[str, Stat]:
+    """Every file below root (hidden ones left out): POSIX path → stat.
+    Links are followed: for a theme, which is trusted code."""
+    return _walk(root, None)
+
+
+def scan_content(content: Path) -> tuple[dict[str, Stat], dict[str, str]]:
+    """Every file below content/ (hidden ones left out), and apart from them
+    the links (to a file or a folder) that lead out of content/: path → where
+    they lead. Content may come from anyone who can commit; a link must not
+    publish the build machine's files."""
+    outside: dict[str, str] = {}
+    return _walk(content, outside), outside
+
+
+def _walk(root: Path, outside: dict[str, str] | None) -> dict[str, Stat]:
+    found: dict[str, Stat] = {}
+    base = os.path.realpath(root)
+    seen: set[tuple[int, int]] = set()  # folders already walked (device, inode): a link back up must not loop
 
     def walk(folder: str, prefix: str) -> None:
         try:
@@ -53,20 +79,33 @@ def scan(root: Path) -> dict[str, tuple[int, int]]:
         for entry in entries:
             if entry.name.startswith("."):
                 continue
+            if entry.is_symlink() and outside is not None:
+                target = os.path.realpath(entry.path)
+                if target != base and not target.startswith(base + os.sep):
+                    outside[prefix + entry.name] = target
+                    continue
             if entry.is_dir():
-                walk(entry.path, f"{prefix}{entry.name}/")
-            elif entry.is_file():
                 stat = entry.stat()
-                found[prefix + entry.name] = (stat.st_mtime_ns, stat.st_size)
+                if (stat.st_dev, stat.st_ino) not in seen:
+                    seen.add((stat.st_dev, stat.st_ino))
+                    walk(entry.path, f"{prefix}{entry.name}/")
+            elif entry.is_file():
+                found[prefix + entry.name] = _stat(entry.stat())
 
+    try:
+        stat = os.stat(root)
+    except OSError:
+        return found
+    seen.add((stat.st_dev, stat.st_ino))
     walk(str(root), "")
     return found
 
 
-def signature(content: Path, drafts: bool, base_url: str | None, files_in: dict) -> str:
+def signature(content: Path, drafts: bool, base_url: str | None, files_in: dict, outside: dict) -> str:
     """Every input, cheaply: each file's path, mtime and size below content/,
     the site's themes and the built-in themes, plus the options that shape
     the output. Equal signatures mean an equal site."""
     themes = [sorted(scan(root).items()) for root in (content.resolve().parent / "themes", BUILTIN_THEMES)]
-    value = (__version__, str(content.resolve()), drafts, base_url, sorted(files_in.items()), themes)
+    value = (__version__, str(content.resolve()), drafts, base_url, sorted(files_in.items()), sorted(outside.items()),
+             themes)
     return hashlib.blake2b(repr(value).encode(), digest_size=12).hexdigest()

@@ -15,7 +15,7 @@ from . import __version__
 from .build import Options, Report, build, check_site
 from .chinese import slugify
 from .errors import Problem
-from .output import UnsafeOutput, check_output
+from .output import UnsafeOutput, check_output, read_marker
 from .registry import Names, load_registry
 
 
@@ -144,9 +144,10 @@ def _cmd_build(args) -> int:
     options = Options(content=args.content, out=args.out, drafts=args.drafts, strict=args.strict,
                       keep_going=args.keep_going, jobs=args.jobs, base_url=args.base_url,
                       use_cache=not args.no_cache)
+    waiting = lambda: print(f"另一个 gushihui 正在生成 {args.out}/，等它完成后再继续……", file=sys.stderr)  # noqa: E731
     try:
         with _progress_bar() as progress:
-            report = build(options, progress)
+            report = build(options, progress, waiting=waiting)
     except OSError as exc:  # the output folder or the disk, not the content
         print(f"gushihui: 无法写入 {exc.filename or args.out}：{exc.strerror or exc}；{args.out}/ 保持原样。",
               file=sys.stderr)
@@ -201,6 +202,10 @@ def _cmd_new_story(args) -> int:
     if any(not p.is_warning for p in problems):
         _print_problems(problems)
         return 1
+    for name in (args.county, args.township):
+        if not name.strip() or name.strip(".") == "" or any(c in name for c in '/\\:*?"<>|\0'):
+            print(f"gushihui: 名称“{name}”不能用作文件夹名（不能含 / \\ : * ? \" < > | 等符号）", file=sys.stderr)
+            return 2
     slug = slugify(args.title) or "story"
     path = args.content / "stories" / args.county / args.township / f"{slug}.md"
     if path.exists():
@@ -233,8 +238,14 @@ def _cmd_serve(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     commands = {"build": _cmd_build, "check": _cmd_check, "serve": _cmd_serve, "new": _cmd_new_story}
+    before = read_marker(args.out) if args.command == "build" else None
     try:
         return commands[args.command](args)
     except KeyboardInterrupt:  # Ctrl-C: whatever was staged is already removed; say so, no traceback
-        print("\n已中断。" + ("输出目录保持原样。" if args.command == "build" else ""), file=sys.stderr)
+        if args.command != "build":
+            print("\n已中断。", file=sys.stderr)
+        elif read_marker(args.out) == before:
+            print(f"\n已中断。{args.out}/ 保持原样。", file=sys.stderr)
+        else:  # Ctrl-C waits while files are put in place: it came just after the new site was complete
+            print(f"\n已中断；新网站已完整写入 {args.out}/，下次构建会重新检查。", file=sys.stderr)
         return 130

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .encoding import read_text
-from .errors import Problem, did_you_mean
+from .errors import Problem, did_you_mean, excerpt
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,7 @@ TOP_KEYS = {"title", "city", "base_url", "language", "theme", "description", "fo
             "standards", "coverage", "rating"}
 RATING_KEYS = {"criteria", "trim_from", "min_judges", "recuse", "awards"}
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_THEME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
 class _Checker:
@@ -165,9 +166,13 @@ def parse_settings(text: str, name: str = "site.toml") -> tuple[Settings | None,
         c.unknown(coverage, {"target"}, "coverage.")
         target = c.number(coverage, "target", 1.0, 0, 1, "coverage.")
     rating = _rating(c, doc.get("rating", {}))
+    theme = c.string(doc, "theme", "default")
+    if not _THEME.match(theme):  # a path would load templates (code) from anywhere, content/ included
+        c.problem("E103", "theme", f"theme 应为 themes/ 下一个文件夹的名字，如 \"default\"，现在是 {excerpt(repr(theme))}")
+        theme = "default"
     settings = Settings(
         title=title, city=city, base_url=base_url,
-        language=c.string(doc, "language", "zh-CN"), theme=c.string(doc, "theme", "default"),
+        language=c.string(doc, "language", "zh-CN"), theme=theme,
         description=c.string(doc, "description", "") if "description" in doc else "",
         footer=c.string(doc, "footer", "") if "footer" in doc else "",
         standards=standards, coverage_target=float(target), rating=rating,

@@ -56,6 +56,15 @@ CODES: dict[str, str] = {
 }
 
 
+MAX_MESSAGE = 400  # a message quotes excerpts of values, never a whole value
+
+
+def excerpt(value: object, limit: int = 40) -> str:
+    """At most `limit` characters of a value a user wrote, for a message."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with the sources."""
@@ -68,6 +77,8 @@ class Problem:
     def __post_init__(self) -> None:
         if self.code not in CODES:
             raise ValueError(f"unknown problem code {self.code}")
+        if len(self.message) > MAX_MESSAGE:  # the last guard; messages quote excerpts already
+            object.__setattr__(self, "message", excerpt(self.message, MAX_MESSAGE))
 
     @property
     def is_warning(self) -> bool:
@@ -102,5 +113,7 @@ def errors_in(problems: Iterable[Problem]) -> list[Problem]:
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """'，是不是“X”？' for the closest candidate, or '' when nothing is close."""
+    if len(word) > 100:  # nothing is that close, and difflib is quadratic
+        return ""
     match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.5)
     return f"，是不是“{match[0]}”？" if match else ""

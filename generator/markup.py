@@ -37,7 +37,6 @@ ATTRIBUTES = {
     "th": {"align", "colspan", "rowspan"},
     "ol": {"start", "reversed"},
     "time": {"datetime"},
-    "q": {"cite"},
 }
 URL_SCHEMES = {"http", "https", "mailto", "tel", "data"}
 # Pictures pasted from Word or WPS arrive inline as data: addresses; they fetch nothing.
@@ -109,6 +108,12 @@ class _ChineseExtension(markdown.Extension):
 _md: markdown.Markdown | None = None
 
 
+def forget_markdown() -> None:
+    """Drop the reused instance (after a conversion was interrupted)."""
+    global _md
+    _md = None
+
+
 def _markdown() -> markdown.Markdown:
     global _md
     if _md is None:
@@ -124,7 +129,7 @@ def sanitize(html: str, resolve: Resolver | None = None) -> str:
     """Keep harmless markup only; pass every href/src through `resolve`."""
 
     def keep(tag: str, attr: str, value: str) -> str | None:
-        if attr in ("href", "src", "cite") and value.strip()[:5].lower() == "data:":
+        if attr in ("href", "src") and value.strip()[:5].lower() == "data:":
             return value if tag == "img" and attr == "src" and _INLINE_IMAGE.match(value.strip()) else None
         if resolve is not None and attr in ("href", "src"):
             return resolve(tag, attr, value)

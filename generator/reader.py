@@ -10,8 +10,12 @@ import datetime as dt
 import hashlib
 import posixpath
 import re
+import reprlib
+import signal
+import threading
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Mapping
 from urllib.parse import unquote
 
 import yaml
@@ -20,8 +24,9 @@ from frontmatter.default_handlers import YAMLHandler
 from .chinese import slugify, summarize
 from .config import Settings
 from .encoding import read_text
-from .errors import Problem, did_you_mean
-from .markup import render_markdown
+from .errors import Problem, did_you_mean, excerpt
+from .files import KINDS, outside_link, publishable
+from .markup import forget_markdown, render_markdown
 from .models import Asset, Cover, FreePage, Story
 
 STORY_FIELDS = ("title", "county", "township", "branch", "date", "authors", "standard", "tags",
@@ -33,6 +38,8 @@ _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EXTERNAL = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|//)")
 _LIST_SEPARATORS = re.compile(r"[、，,；;]")
+MAX_NODES = 10_000  # values in a frontmatter: a real one has dozens; YAML aliases can make billions
+STORY_SECONDS = 5.0  # a story takes milliseconds; one that takes seconds is pathological input
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser is ten times faster
@@ -84,11 +91,14 @@ class _Document:
         if not isinstance(data, dict):
             self.fail("E301", "文件头应为“字段: 值”的形式，每行一个字段", 2)
             return
+        if _oversized(data):
+            self.fail("E301", "文件头太大或嵌套太深（例如用 &、* 别名反复引用）；请只写“字段: 值”", 1)
+            return
         self.data = {str(k): v for k, v in data.items()}
         for key in self.data:
             if key not in known:
                 hint = did_you_mean(key, known) or "，已忽略"
-                self.warn("W315", f"未知的字段“{key}”{hint}", key)
+                self.warn("W315", f"未知的字段“{excerpt(key)}”{hint}", key)
 
     def line(self, key: str) -> int:
         return self.lines.get(key, 1)
@@ -141,7 +151,7 @@ class _Document:
             return None
         text = str(raw).strip()
         if not _DATE.match(text):
-            self.fail("E303", f"日期“{text}”格式不对，应写成 2017-03-15 这样的“年-月-日”", self.line(key))
+            self.fail("E303", f"日期“{excerpt(text)}”格式不对，应写成 2017-03-15 这样的“年-月-日”", self.line(key))
             return None
         try:
             return dt.date.fromisoformat(text)
@@ -149,11 +159,15 @@ class _Document:
             self.fail("E303", f"日期“{text}”不存在，请检查月份和日子", self.line(key))
             return None
 
-    def find_line(self, needle: str) -> int:
-        """The line of the body where `needle` first stands."""
-        for i, line in enumerate(self.body.split("\n")):
-            if needle in line:
-                return self.body_line + i
+    def find_reference(self, ref: str) -> int:
+        """The line of the body where the address `ref` is used: as a Markdown
+        link or image, in an HTML attribute or a reference definition; else
+        where the text first stands (a mention in prose comes last)."""
+        lines = self.body.split("\n")
+        for needle in (f"]({ref}", f"](<{ref}>", f'="{ref}"', f"='{ref}'", f"]: {ref}", ref):
+            for i, line in enumerate(lines):
+                if needle in line:
+                    return self.body_line + i
         return self.body_line
 
 
@@ -162,45 +176,128 @@ def digest(text: str, location: str) -> str:
     return hashlib.blake2b(f"{location}\0{text}".encode(), digest_size=12).hexdigest()
 
 
+_repr = reprlib.Repr()
+_repr.maxlevel, _repr.maxlist, _repr.maxdict, _repr.maxstring, _repr.maxother = 2, 4, 4, 30, 30
+
+
 def _show(value: Any) -> str:
-    return f"“{value}”" if isinstance(value, str) else repr(value)
+    """A value in a message: a short excerpt, whatever its size."""
+    return f"“{excerpt(value)}”" if isinstance(value, str) else excerpt(_repr.repr(value))
+
+
+def _oversized(data: Any) -> bool:
+    """More than MAX_NODES values, counting every alias where it is used."""
+    stack, seen = [data], 0
+    while stack:
+        value = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            return True
+        if isinstance(value, dict):
+            stack += value.keys()
+            stack += value.values()
+        elif isinstance(value, list):
+            stack += value
+    return False
 
 
 class _Links:
-    """The path rules for covers and for images and links in the body:
-    "/x" is from content/, anything else is relative to the file; a file
-    outside media/ is copied next to the page that uses it."""
+    """The path rules for covers, images and attachments (a link to a PDF, a
+    Word file…): "/x" is from content/, anything else is relative to the file.
+    A file outside media/ is copied next to the page that uses it, keeping its
+    folders below the story's own; only publishable types may be referenced."""
 
     def __init__(self, doc: _Document, location: str, bundle: str, base_path: str):
         self.doc, self.bundle, self.base_path = doc, bundle, base_path
         self.folder = posixpath.dirname(location)
         self.assets: list[Asset] = []
+        self.sources: dict[str, str] = {}  #: output address → the file it was given to
 
     def asset(self, ref: str, line: int) -> str | None:
         """A referenced file → its output address (site-relative), or None."""
         if _EXTERNAL.match(ref):
-            self.doc.fail("E313", f"图片“{ref}”来自外部网站；请把图片放进 content/media/ 再引用 /media/文件名", line)
+            self.doc.fail("E313", f"图片“{excerpt(ref)}”来自外部网站；请把图片放进 content/media/ 再引用 /media/文件名", line)
             return None
         path = unquote(ref.split("#")[0].split("?")[0])
         target = posixpath.normpath(path.lstrip("/") if path.startswith("/") else posixpath.join(self.folder, path))
         if target == "." or target.startswith("../") or target == "..":
-            self.doc.fail("E311", f"“{ref}”指向 content 目录之外；只能引用 content 里的文件", line)
+            self.doc.fail("E311", f"“{excerpt(ref)}”指向 content 目录之外；只能引用 content 里的文件", line)
             return None
-        address = target if target.startswith("media/") else f"{self.bundle}/{posixpath.basename(target)}"
+        if not publishable(target):
+            self.doc.fail("E318", f"“{excerpt(ref)}”这种文件不能发布；只能引用{KINDS}", line)
+            return None
+        address = target if target.startswith("media/") else self._bundled(target)
         self.assets.append(Asset(target, address, line))
+        return address
+
+    def _bundled(self, target: str) -> str:
+        """The address beside the page: the path below the story's folder, or
+        the file name; a second file of the same name gets a short hash."""
+        below = target[len(self.folder) + 1:] if self.folder and target.startswith(self.folder + "/") else \
+            target if not self.folder else posixpath.basename(target)
+        address = f"{self.bundle}/{below}"
+        if self.sources.setdefault(address, target) != target:
+            stem, ext = posixpath.splitext(below)
+            address = f"{self.bundle}/{stem}-{hashlib.blake2b(target.encode(), digest_size=3).hexdigest()}{ext}"
+            self.sources[address] = target
         return address
 
     def resolve(self, tag: str, attr: str, value: str) -> str | None:
         if value[:5].lower() == "data:":
             return value  # markup.sanitize keeps only inline pictures
-        if tag == "img" and attr == "src":
-            address = self.asset(value, self.doc.find_line(value))
+        if (tag == "img" and attr == "src") or (attr == "href" and _attachment(value)):
+            address = self.asset(value, self.doc.find_reference(value))
             return None if address is None else self.base_path + address
         if value.startswith("/") and not value.startswith("//"):
             return self.base_path + value.lstrip("/")
         return value
 
 
+def _attachment(href: str) -> bool:
+    """A link to a file of content/ (a PDF, a Word file…), not to a page or another site."""
+    path = href.split("#")[0].split("?")[0]
+    return bool(path) and not _EXTERNAL.match(href) and publishable(unquote(path))
+
+
+@contextmanager
+def _time_limit(seconds: float):
+    """TimeoutError when the block runs longer than `seconds`. Only the main
+    thread of a process on a POSIX system can have an alarm; elsewhere no limit."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(*_):
+        raise TimeoutError
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _bounded(parse):
+    """A parse that gives up on pathological input (nesting hundreds deep,
+    thousands of unmatched brackets) with E321 instead of a crash or a hang."""
+
+    def bounded(text: str, source: str, settings: Settings, location: str | None = None):
+        try:
+            with _time_limit(STORY_SECONDS):
+                return parse(text, source, settings, location)
+        except (RecursionError, TimeoutError) as exc:
+            forget_markdown()  # interrupted mid-conversion: its state cannot be trusted
+            why = "嵌套太深" if isinstance(exc, RecursionError) else f"处理超过 {STORY_SECONDS:g} 秒"
+            return None, [Problem("E321", f"这个文件{why}，无法生成（例如几百层的列表或引用、成千上万个不成对的方括号）；"
+                                  "请简化这部分内容", source)]
+
+    bounded.__doc__, bounded.__name__ = parse.__doc__, parse.__name__
+    return bounded
+
+
+@_bounded
 def parse_story(text: str, source: str, settings: Settings,
                 location: str | None = None) -> tuple[Story | None, list[Problem]]:
     """Pure: a story file's text → a Story (None when it has errors) and problems.
@@ -216,10 +313,10 @@ def parse_story(text: str, source: str, settings: Settings,
     story_id = doc.string("id") or PurePosixPath(source.replace("\\", "/")).stem
     slug = doc.string("slug")
     if slug and not _SLUG.match(slug):
-        doc.fail("E314", f"slug“{slug}”只能用小写英文字母、数字和单个连字符，如 fuyun-map", doc.line("slug"))
+        doc.fail("E314", f"slug“{excerpt(slug)}”只能用小写英文字母、数字和单个连字符，如 fuyun-map", doc.line("slug"))
     slug = slug or slugify(story_id)
     if not slug:
-        doc.fail("E314", f"无法从编号“{story_id}”生成网址名；请在文件头加上 slug，如 slug: fuyun-map", doc.line("id"))
+        doc.fail("E314", f"无法从编号“{excerpt(story_id)}”生成网址名；请在文件头加上 slug，如 slug: fuyun-map", doc.line("id"))
     standard = None
     if doc.data.get("standard") not in (None, ""):
         key = doc.string("standard")
@@ -227,7 +324,7 @@ def parse_story(text: str, source: str, settings: Settings,
         if found is None and key:
             names = [s.name for s in settings.standards] + [s.id for s in settings.standards]
             hint = did_you_mean(key, names) or "；可选：" + "、".join(s.name for s in settings.standards)
-            doc.fail("E309", f"未知的类别“{key}”{hint}", doc.line("standard"))
+            doc.fail("E309", f"未知的类别“{excerpt(key)}”{hint}", doc.line("standard"))
         standard = found.id if found else None
     links = _Links(doc, location or source, f"stories/{slug}", settings.base_path)
     cover = None
@@ -254,6 +351,7 @@ def parse_story(text: str, source: str, settings: Settings,
     return story, doc.problems
 
 
+@_bounded
 def parse_page(text: str, source: str, settings: Settings,
                location: str | None = None) -> tuple[FreePage | None, list[Problem]]:
     """Pure: a free page's text → a FreePage (None when it has errors) and problems."""
@@ -263,7 +361,7 @@ def parse_page(text: str, source: str, settings: Settings,
     title = doc.string("title", required=True)
     slug = doc.string("slug") or slugify(PurePosixPath(source.replace("\\", "/")).stem)
     if not _SLUG.match(slug):
-        doc.fail("E314", f"页面网址名“{slug}”无效；请用小写英文字母、数字和连字符，或在文件头写 slug", doc.line("slug"))
+        doc.fail("E314", f"页面网址名“{excerpt(slug)}”无效；请用小写英文字母、数字和连字符，或在文件头写 slug", doc.line("slug"))
     menu = doc.data.get("menu")
     if menu is not None and (isinstance(menu, bool) or not isinstance(menu, int)):
         doc.fail("E304", f"“menu”应为整数（菜单中的顺序），现在是 {_show(menu)}", doc.line("menu"))
@@ -277,33 +375,45 @@ def parse_page(text: str, source: str, settings: Settings,
 
 
 def read_story_file(path: Path, content: Path, settings: Settings):
-    """A story file → (story or None, problems, digest, mtime_ns, size): the parse and
-    what the cache keeps of the file.
+    """A story file → (story or None, problems, digest, stat): the parse and
+    what the cache keeps of the file (stat as changes.scan gives it).
 
     Missing referenced files are not part of the cached result: they are
     checked again on every build by `missing_assets`."""
     try:
         stat = path.stat()
     except OSError as exc:
-        return None, [Problem("E003", f"无法读取文件：{exc.strerror or exc}", str(path))], "", 0, 0
+        return None, [Problem("E003", f"无法读取文件：{exc.strerror or exc}", str(path))], "", (0, 0, 0)
+    key = stat.st_mtime_ns, stat.st_size, stat.st_ctime_ns
     text, problems = read_text(path)
     if text is None:
-        return None, problems, "", stat.st_mtime_ns, stat.st_size
+        return None, problems, "", key
     location = path.relative_to(content).as_posix()
     story, more = parse_story(text, str(path), settings, location)
-    return story, problems + more, digest(text, location), stat.st_mtime_ns, stat.st_size
+    return story, problems + more, digest(text, location), key
 
 
-def missing_assets(item, content: Path) -> list[Problem]:
-    """E312 for each file a story or page refers to that does not exist."""
-    return [Problem("E312", f"找不到“{a.source}”；请检查文件名和大小写", item.source, a.line)
-            for a in item.assets if not (content / a.source).is_file()]
+def unavailable_assets(item, files: Mapping[str, Any], outside: Mapping[str, str]) -> list[Problem]:
+    """For each file a story or page refers to that is not among `files` (the
+    scan of content/): E317 when a link leads it out of content/, else E312."""
+    problems = []
+    for a in item.assets:
+        if a.source in files:
+            continue
+        link = outside_link(a.source, outside)
+        if link is not None:
+            problems.append(Problem("E317", f"“{excerpt(a.source)}”经由符号链接 {excerpt(link)} 指向 content 目录之外的"
+                                    f" {excerpt(outside[link])}；只能引用 content 里的文件", item.source, a.line))
+        else:
+            problems.append(Problem("E312", f"找不到“{excerpt(a.source)}”；请检查文件名和大小写", item.source, a.line))
+    return problems
 
 
-def read_page(path: Path, content: Path, settings: Settings) -> tuple[FreePage | None, list[Problem]]:
+def read_page(path: Path, content: Path, settings: Settings, files: Mapping[str, Any],
+              outside: Mapping[str, str]) -> tuple[FreePage | None, list[Problem]]:
     text, problems = read_text(path)
     if text is None:
         return None, problems
     page, more = parse_page(text, str(path), settings, path.relative_to(content).as_posix())
-    missing = missing_assets(page, content) if page else []
+    missing = unavailable_assets(page, files, outside) if page else []
     return (None if missing else page), problems + more + missing

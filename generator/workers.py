@@ -10,6 +10,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -27,35 +30,48 @@ def jobs_for(jobs: int | None) -> int:
     return max(1, min(MAX_JOBS, jobs or os.cpu_count() or 1))
 
 
+class WorkerDied(Exception):
+    """A worker process ended without finishing its work (killed, out of memory)."""
+
+
 def _context():
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
+def _worker_setup(setup: Callable, args: tuple) -> None:
+    # Ctrl-C reaches the whole process group: the main process alone decides what stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    setup(*args)
+
+
 def run_batches(work: Callable, items: Sequence, jobs: int, setup: Callable, setup_args: tuple,
                 progress: Progress | None, stage: str) -> list:
-    """work(batch) → list of results, for batches of items; results flattened in item order."""
+    """work(batch) → list of results, for batches of items; results flattened in item order.
+    WorkerDied when a worker process dies: the pool notices, so a build never hangs."""
     batch = max(1, min(200, len(items) // (jobs * 8) or 1))
     batches = [items[i:i + batch] for i in range(0, len(items), batch)]
     results: list = []
     done = 0
     if jobs == 1 or len(items) < MIN_PARALLEL:
         setup(*setup_args)
-        outputs = map(work, batches)
-        pool = None
-    else:
-        pool = _context().Pool(jobs, initializer=setup, initargs=setup_args)
-        outputs = pool.imap(work, batches)
-    try:
-        for out in outputs:
+        for out in map(work, batches):
             results += out
             done += len(out)
             if progress:
                 progress(stage, done, len(items))
+        return results
+    pool = ProcessPoolExecutor(jobs, mp_context=_context(), initializer=_worker_setup, initargs=(setup, setup_args))
+    try:
+        for out in pool.map(work, batches):
+            results += out
+            done += len(out)
+            if progress:
+                progress(stage, done, len(items))
+    except BrokenProcessPool as exc:
+        raise WorkerDied(stage) from exc
     finally:
-        if pool is not None:
-            pool.close()
-            pool.join()
+        pool.shutdown(wait=True, cancel_futures=True)
     return results
 
 
@@ -72,17 +88,17 @@ def _read_batch(paths: list[Path]) -> list:
     content, settings = _state["read"]
     out = []
     for path in paths:
-        story, problems, text_digest, mtime_ns, size = read_story_file(path, content, settings)
+        story, problems, text_digest, stat = read_story_file(path, content, settings)
         # The pickle the cache will keep is made here, in parallel, not again in the main process.
         blob = pickle.dumps((story, problems), protocol=pickle.HIGHEST_PROTOCOL)
         # Slugs of the names a story carries, so the main process need not load pypinyin (1 s).
         hints = {n: slugify(n) for n in (story.county, story.township, *story.tags)} if story else {}
-        out.append((blob, text_digest, mtime_ns, size, hints))
+        out.append((blob, text_digest, stat, hints))
     return out
 
 
 def read_stories(paths: list[Path], content: Path, settings, jobs: int, progress: Progress | None) -> list:
-    """[(pickle of (story or None, problems), digest, mtime_ns, size, slugs)] for each path, in order."""
+    """[(pickle of (story or None, problems), digest, stat, slugs)] for each path, in order."""
     return run_batches(_read_batch, paths, jobs, _setup_read, (content, settings), progress, "读取故事")
 
 
