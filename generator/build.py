@@ -108,7 +108,7 @@ def load_site(options: Options, report: Report, progress: Progress | None = None
     timer = _Timer(report)
     content = options.content
     files, outside = scan_content(content) if found is None else found
-    report.problems += [Problem("E317", f"符号链接指向 content 目录之外的 {excerpt(target)}；"
+    report.problems += [Problem("E317", f"符号链接指向 content 目录之外的 {excerpt(target, 200)}；"
                                 "请把文件本身复制进来，不要用链接", str(content / link))
                         for link, target in sorted(outside.items())]
     settings, problems = load_settings(content) if "site.toml" not in outside else (None, [])

@@ -47,10 +47,10 @@ def page_url(base: str, number: int) -> str:
 
 
 def _paginated(kind: str, template: str, base: str, label: str, key: str, ids: tuple[str, ...],
-               digest_of: dict[str, str], deps: tuple = ()) -> list[PagePlan]:
+               digest_of: dict[str, str], deps: tuple = (), file: str | None = None) -> list[PagePlan]:
     chunks = [ids[i:i + PER_PAGE] for i in range(0, len(ids), PER_PAGE)] or [()]
     return [PagePlan(page_url(base, n) + "index.html", template, kind, label if n == 1 else f"{label}第 {n} 页",
-                     key, chunk, n, len(chunks), base,
+                     key, chunk, n, len(chunks), base, file=file,
                      deps=(*deps, len(chunks), *map(digest_of.__getitem__, chunk)))
             for n, chunk in enumerate(chunks, 1)]
 
@@ -102,8 +102,9 @@ def plan_pages(library: Library, settings: Settings) -> list[PagePlan]:
         plans += _paginated("standard", "standard.html", f"standards/{standard.id}/", f"类别“{standard.name}”",
                             standard.id, tuple(standard_ids[standard.id]), digest_of)
     for tag in library.tags:
-        plans += _paginated("tag", "tag.html", tag.url, f"标签“{tag.name}”", tag.slug, tag.story_ids, digest_of,
-                            (tag.name, len(tag.story_ids)))
+        first = stories[tag.story_ids[0]].source  # a tag is written in stories: name one
+        plans += _paginated("tag", "tag.html", tag.url, f"标签“{tag.name}”（用于 {first}）", tag.slug, tag.story_ids,
+                            digest_of, (tag.name, len(tag.story_ids)), first)
     for page in library.pages:
         plans.append(PagePlan(f"{page.url}index.html", "page.html", "page", f"页面 {page.source}", page.slug,
                               file=page.source, deps=(page.digest,)))

@@ -403,7 +403,7 @@ def unavailable_assets(item, files: Mapping[str, Any], outside: Mapping[str, str
         link = outside_link(a.source, outside)
         if link is not None:
             problems.append(Problem("E317", f"“{excerpt(a.source)}”经由符号链接 {excerpt(link)} 指向 content 目录之外的"
-                                    f" {excerpt(outside[link])}；只能引用 content 里的文件", item.source, a.line))
+                                    f" {excerpt(outside[link], 200)}；只能引用 content 里的文件", item.source, a.line))
         else:
             problems.append(Problem("E312", f"找不到“{excerpt(a.source)}”；请检查文件名和大小写", item.source, a.line))
     return problems

@@ -42,3 +42,34 @@ def sample(tmp_path_factory) -> Path:
 def tree(path: Path) -> dict[str, bytes]:
     """Every file below path with its bytes, for comparing whole outputs."""
     return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+SITE_TOML = 'title = "测试站"\ncity = "丽水市"\nbase_url = "https://example.org/"\n'
+ORG_CSV = ("county,county_code,township,township_code,branch,branch_code\n"
+           "云和县,331125,浮云街道,331125001,中山村党支部,331125001001\n"
+           "云和县,331125,浮云街道,331125001,长汀村党支部,331125001002\n")
+
+
+def story(body: str = "正文。\n", **fields) -> str:
+    """A valid story's text; `fields` override or add frontmatter lines (None removes one)."""
+    head = {"title": "一个故事", "county": "云和县", "township": "浮云街道", "branch": "中山村党支部",
+            "date": "2021-06-01", **fields}
+    lines = "".join(f"{k}: {v}\n" for k, v in head.items() if v is not None)
+    return f"---\n{lines}---\n\n{body}"
+
+
+def make_site(root: Path, files: dict[str, str | bytes]) -> Path:
+    """Write a small site inline below root/content and return that folder.
+    site.toml and org.csv (one county, one township, two branches) are added
+    unless `files` names them; a value of None leaves a default file out."""
+    content = root / "content"
+    for name, data in {"site.toml": SITE_TOML, "org.csv": ORG_CSV, **files}.items():
+        if data is None:
+            continue
+        path = content / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
+    return content

@@ -124,6 +124,8 @@ def test_tags_with_one_slug_collide(tiny, tmp_path):
         "tags: [民情 地图]\n---\n正文\n", encoding="utf-8")
     report = run(tiny, tmp_path / "out")
     assert [p.code for p in report.errors] == ["E401"] and "tags/min-qing-di-tu/" in report.errors[0].message
+    message, file = report.errors[0].message, report.errors[0].file
+    assert "other.md" in message and "fuyun-map.md" in message and file.endswith(("other.md", "fuyun-map.md"))
 
 
 def test_long_lists_paginate(tiny, tmp_path):
