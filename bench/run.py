@@ -3,6 +3,7 @@
 
     python3 bench/run.py                      # 10,000 stories, 3 runs each, medians
     python3 bench/run.py --stories 100000 --runs 1 --no-hugo --no-serve
+    python3 bench/run.py --baseline /tmp/before   # also time another checkout, run by run
 
 Makes the corpus with ../shared/bench/make_corpus.py (and its --flavor hugo
 twin), then measures in one run: Gushihui cold build (no output, no cache),
@@ -53,11 +54,16 @@ def tree_rss_kb(pid: int) -> int:
     return total
 
 
-def timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, int]:
+def env_for(repo: Path | None) -> dict | None:
+    """The environment that makes `python -m generator` run the checkout at `repo`."""
+    return None if repo is None else {**os.environ, "PYTHONPATH": str(repo)}
+
+
+def timed(cmd: list[str], cwd: Path | None = None, repo: Path | None = None) -> tuple[float, int]:
     """Wall seconds and peak resident memory (KB) of the whole process tree."""
     peak = [0]
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env_for(repo))
 
     def sample():
         while proc.poll() is None:
@@ -106,13 +112,14 @@ def hugo_binary() -> str:
     return found
 
 
-def serve_latency(content: Path, story: Path, runs: int) -> list[float]:
+def serve_latency(content: Path, story: Path, runs: int, repo: Path | None = None) -> list[float]:
     """Seconds from a story's save to its page written by `gushihui serve`."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--content", str(content),
-                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env_for(repo))
     lines: list[str] = []
     threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
     try:
@@ -126,7 +133,7 @@ def serve_latency(content: Path, story: Path, runs: int) -> list[float]:
         results = []
         for n in range(runs):
             time.sleep(1.0)
-            marker = f"预览测量{os.getpid()}-{n}号"  # new each run: the corpus keeps earlier edits
+            marker = f"预览测量{os.getpid()}-{repo is None}-{n}号"  # new each run: the corpus keeps earlier edits
             started = time.perf_counter()
             with story.open("a", encoding="utf-8") as f:
                 f.write(f"\n{marker}\n")
@@ -149,6 +156,7 @@ def main() -> None:
     ap.add_argument("--no-hugo", action="store_true")
     ap.add_argument("--no-serve", action="store_true")
     ap.add_argument("--serve-only", action="store_true", help="measure only the live preview")
+    ap.add_argument("--baseline", type=Path, help="another checkout of Gushihui to time in the same runs")
     a = ap.parse_args()
 
     maker = SHARED / "bench" / "make_corpus.py"
@@ -162,50 +170,62 @@ def main() -> None:
                        check=True)
     stories = sorted((content / "stories").rglob("*.md"))
     story = stories[len(stories) // 2]
-    rows: dict[str, list[float]] = {"cold": [], "nochange": [], "edit": [], "hugo": [], "serve": []}
-    peaks: list[int] = []
+    variants = {"Gushihui": None, **({"baseline": a.baseline.resolve()} if a.baseline else {})}
+    rows = {v: {"cold": [], "nochange": [], "edit": [], "serve": []} for v in variants}
+    peaks: dict[str, list[int]] = {v: [] for v in variants}
+    hugo_times: list[float] = []
     hugo_peaks: list[int] = []
     hugo = None if a.no_hugo or a.serve_only else hugo_binary()
     for run in range(0 if a.serve_only else a.runs):
-        clean(out)
-        seconds, peak = timed(gushihui(content, out))
-        rows["cold"].append(seconds)
-        peaks.append(peak)
-        rows["nochange"].append(timed(gushihui(content, out))[0])
-        edit(story, run)
-        rows["edit"].append(timed(gushihui(content, out))[0])
+        for name, repo in variants.items():
+            target = out if repo is None else site / "output-baseline"
+            clean(target)
+            seconds, peak = timed(gushihui(content, target), repo=repo)
+            rows[name]["cold"].append(seconds)
+            peaks[name].append(peak)
+            rows[name]["nochange"].append(timed(gushihui(content, target), repo=repo)[0])
+            edit(story, f"{run}{name}")
+            rows[name]["edit"].append(timed(gushihui(content, target), repo=repo)[0])
         if hugo:
             for junk in ("public", "resources"):
                 shutil.rmtree(twin / junk, ignore_errors=True)
             seconds, peak = timed([hugo, "--quiet"], cwd=twin)
-            rows["hugo"].append(seconds)
+            hugo_times.append(seconds)
             hugo_peaks.append(peak)
-        print(f"run {run + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in rows.items() if v), flush=True)
+        print(f"run {run + 1}: " + "; ".join(f"{n} " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in r.items() if v)
+                                             for n, r in rows.items())
+              + (f"; hugo {hugo_times[-1]:.2f}s" if hugo_times else ""), flush=True)
     if not a.no_serve:
-        rows["serve"] = serve_latency(content, story, max(3, a.runs))
-    med = {k: statistics.median(v) for k, v in rows.items() if v}
-    hugo_med = med.get("hugo")
+        for name, repo in variants.items():
+            rows[name]["serve"] = serve_latency(content, story, max(3, a.runs), repo)
+    hugo_med = statistics.median(hugo_times) if hugo_times else None
+    names = list(variants)
 
-    def ratio(key: str) -> str:
-        return f"{med[key] / hugo_med:.2f} ×" if hugo_med else "–"
+    def cell(name: str, key: str) -> str:
+        values = rows[name][key]
+        if not values:
+            return "–"
+        med = statistics.median(values)
+        return f"{med:.2f} s" + (f" ({med / hugo_med:.2f} × Hugo)" if key == "cold" and hugo_med else "")
 
     print()
-    print(f"{a.stories:,} stories, {a.runs} runs, medians; {os.cpu_count()} cores")
+    print(f"{a.stories:,} stories, {a.runs} runs, medians; {os.cpu_count()} cores"
+          + (f"; Hugo cold build in the same runs: {hugo_med:.2f} s" if hugo_med else ""))
     print()
-    print("| measurement | Gushihui | Hugo (same run) | ratio | target |")
-    print("|---|---|---|---|---|")
-    if "cold" in med:
-        print(f"| cold build | {med['cold']:.2f} s | {hugo_med or 0:.2f} s | {ratio('cold')} | ≤ 1.5 × Hugo |")
-        print(f"| no-change rebuild | {med['nochange']:.2f} s | | | ≤ 1 s |")
-        print(f"| rebuild after editing one story (command) | {med['edit']:.2f} s | | | |")
-    if "serve" in med:
-        print(f"| one-story edit, save → page written (serve) | {med['serve']:.2f} s | | | ≤ 0.5 s |")
-    hp = f"{statistics.median(hugo_peaks) / 1024:.0f} MB" if hugo_peaks else "–"
-    if peaks:
-        print(f"| peak memory, cold build (process tree) | {statistics.median(peaks) / 1024:.0f} MB | {hp} | | ≤ 1 GB |")
-    if "serve" in med:
-        print(f"\nserve, each edit: {', '.join(f'{x:.2f}' for x in rows['serve'])} s")
-
+    print("| measurement | " + " | ".join(names) + " | target |")
+    print("|---|" + "---|" * len(names) + "---|")
+    for key, label, target in [("cold", "cold build", "≤ 1.5 × Hugo"), ("nochange", "no-change rebuild", "≤ 1 s"),
+                               ("edit", "rebuild after editing one story (command)", ""),
+                               ("serve", "one-story edit, save → page written (serve)", "≤ 0.5 s")]:
+        if any(rows[n][key] for n in names):
+            print(f"| {label} | " + " | ".join(cell(n, key) for n in names) + f" | {target} |")
+    memory = [f"{statistics.median(peaks[n]) / 1024:.0f} MB" if peaks[n] else "–" for n in names]
+    if any(peaks[n] for n in names):
+        hp = f"; Hugo {statistics.median(hugo_peaks) / 1024:.0f} MB" if hugo_peaks else ""
+        print(f"| peak memory, cold build (process tree){hp} | " + " | ".join(memory) + " | ≤ 1 GB |")
+    for name in names:
+        if rows[name]["serve"]:
+            print(f"\n{name} serve, each edit: {', '.join(f'{x:.2f}' for x in rows[name]['serve'])} s")
 
 if __name__ == "__main__":
     main()
