@@ -15,7 +15,7 @@ from . import __version__
 from .build import Options, Report, build, check_site
 from .chinese import slugify
 from .errors import Problem
-from .output import UnsafeOutput, check_output, read_marker
+from .output import InterruptedAfterWrite, UnsafeOutput, check_output
 from .registry import Names, load_registry
 
 
@@ -238,14 +238,11 @@ def _cmd_serve(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     commands = {"build": _cmd_build, "check": _cmd_check, "serve": _cmd_serve, "new": _cmd_new_story}
-    before = read_marker(args.out) if args.command == "build" else None
     try:
         return commands[args.command](args)
+    except InterruptedAfterWrite:  # Ctrl-C waited while files were put in place: the new site is complete
+        print(f"\n已中断；新网站已完整写入 {args.out}/，下次构建会重新检查。", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:  # Ctrl-C: whatever was staged is already removed; say so, no traceback
-        if args.command != "build":
-            print("\n已中断。", file=sys.stderr)
-        elif read_marker(args.out) == before:
-            print(f"\n已中断。{args.out}/ 保持原样。", file=sys.stderr)
-        else:  # Ctrl-C waits while files are put in place: it came just after the new site was complete
-            print(f"\n已中断；新网站已完整写入 {args.out}/，下次构建会重新检查。", file=sys.stderr)
+        print("\n已中断。" + (f"{args.out}/ 保持原样。" if args.command == "build" else ""), file=sys.stderr)
         return 130

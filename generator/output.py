@@ -165,11 +165,16 @@ def _write_marker(folder: Path, token: str) -> None:
     _write_durably(folder / MARKER, f"This folder is written by gushihui build; do not edit.\n{token}\n")
 
 
+class InterruptedAfterWrite(KeyboardInterrupt):
+    """Ctrl-C came while the new site was put in place; it is complete now."""
+
+
 @contextmanager
 def _uninterrupted() -> Iterator[None]:
     """Ctrl-C while files are being put in place waits until they all are:
     a half-moved site is worse than a second's delay."""
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # e.g. `gushihui build &`: stays ignored
         yield
         return
     caught: list = []
@@ -179,7 +184,7 @@ def _uninterrupted() -> Iterator[None]:
     finally:
         signal.signal(signal.SIGINT, previous)
     if caught:
-        raise KeyboardInterrupt
+        raise InterruptedAfterWrite
 
 
 def _exchange(a: Path, b: Path) -> bool:
