@@ -62,6 +62,7 @@ def env_for(repo: Path | None) -> dict | None:
 def timed(cmd: list[str], cwd: Path | None = None, repo: Path | None = None) -> tuple[float, int]:
     """Wall seconds and peak resident memory (KB) of the whole process tree."""
     peak = [0]
+    os.sync()  # the previous build's writes must not be flushed on this one's time
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env_for(repo))
 
@@ -133,7 +134,7 @@ def serve_latency(content: Path, story: Path, runs: int, repo: Path | None = Non
         results = []
         for n in range(runs):
             time.sleep(1.0)
-            marker = f"预览测量{os.getpid()}-{repo is None}-{n}号"  # new each run: the corpus keeps earlier edits
+            marker = f"预览测量{os.getpid()}-{repo.name if repo else 0}-{n}号"  # new each run: the corpus keeps earlier edits
             started = time.perf_counter()
             with story.open("a", encoding="utf-8") as f:
                 f.write(f"\n{marker}\n")
@@ -156,7 +157,8 @@ def main() -> None:
     ap.add_argument("--no-hugo", action="store_true")
     ap.add_argument("--no-serve", action="store_true")
     ap.add_argument("--serve-only", action="store_true", help="measure only the live preview")
-    ap.add_argument("--baseline", type=Path, help="another checkout of Gushihui to time in the same runs")
+    ap.add_argument("--baseline", type=Path, action="append", default=[],
+                    help="another checkout of Gushihui to time in the same runs (may be repeated)")
     a = ap.parse_args()
 
     maker = SHARED / "bench" / "make_corpus.py"
@@ -170,15 +172,16 @@ def main() -> None:
                        check=True)
     stories = sorted((content / "stories").rglob("*.md"))
     story = stories[len(stories) // 2]
-    variants = {"Gushihui": None, **({"baseline": a.baseline.resolve()} if a.baseline else {})}
+    variants = {"Gushihui": None, **{f"{b.name} (baseline)": b.resolve() for b in a.baseline}}
     rows = {v: {"cold": [], "nochange": [], "edit": [], "serve": []} for v in variants}
     peaks: dict[str, list[int]] = {v: [] for v in variants}
     hugo_times: list[float] = []
     hugo_peaks: list[int] = []
     hugo = None if a.no_hugo or a.serve_only else hugo_binary()
     for run in range(0 if a.serve_only else a.runs):
-        for name, repo in variants.items():
-            target = out if repo is None else site / "output-baseline"
+        order = list(variants.items())
+        for name, repo in order[run % len(order):] + order[:run % len(order)]:  # each goes first in turn
+            target = out if repo is None else site / f"output-{repo.name}"
             clean(target)
             seconds, peak = timed(gushihui(content, target), repo=repo)
             rows[name]["cold"].append(seconds)
