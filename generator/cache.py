@@ -9,13 +9,14 @@ values is discarded with a warning, never trusted.
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import pickle
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__
+from . import __version__, models
 from .errors import Problem
 
 SCHEMA = "gushihui-cache-2"
@@ -28,10 +29,12 @@ def cache_path(out: Path) -> Path:
 
 
 class _SafeUnpickler(pickle.Unpickler):
-    """Only our own value types come out of the cache; anything else is refused."""
+    """Only our own value types come out of the cache: the frozen dataclasses
+    of models.py, problems and dates; anything else is refused."""
 
-    ALLOWED = {("generator.models", n) for n in ("Story", "Cover", "Asset")} | {
-        ("generator.errors", "Problem"), ("datetime", "date")}
+    ALLOWED = {(models.__name__, name) for name, value in vars(models).items()
+               if dataclasses.is_dataclass(value) and value.__module__ == models.__name__} | {
+        (Problem.__module__, Problem.__name__), ("datetime", "date")}
 
     def find_class(self, module: str, name: str):
         if (module, name) in self.ALLOWED:
@@ -71,7 +74,6 @@ class Cache:
         self.warnings: list[Problem] = []  #: warnings of that build, repeated when nothing changed
         self.slugs: dict[str, str] = {}  #: pinyin slugs already made, so pypinyin need not load
         self._blobs_loaded = True
-        self.memo: dict = {}  #: in memory only: what a live preview reuses between builds
         self._dirty: set[str] = set()
         self._removed: set[str] = set()
 

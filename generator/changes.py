@@ -8,19 +8,16 @@ from pathlib import Path
 from typing import Iterable
 
 from . import __version__
-from .cache import Cache
 from .render import BUILTIN_THEMES
-
 
 Stat = tuple[int, int, int]  #: (mtime_ns, size, ctime_ns): ctime catches an edit whose mtime was put back
 
 
-def rescan(content: Path, cache: Cache | None,
+def rescan(content: Path, last: tuple | None,
            changed: Iterable[str] | None) -> tuple[dict[str, Stat], dict[str, str]]:
-    """The scan of content/ (see `scan_content`), updated from the watcher's
-    list of changed files when there is one; a folder or a link that appeared,
-    vanished or changed means a full scan."""
-    last = cache.memo.get("scan") if cache is not None else None
+    """The scan of content/ (see `scan_content`): `last` (the previous one)
+    updated from the watcher's list of changed files when there is one; a
+    folder or a link that appeared, vanished or changed means a full scan."""
     if changed is None or last is None:
         found = scan_content(content)
     else:
@@ -42,8 +39,6 @@ def rescan(content: Path, cache: Cache | None,
                 files[rel] = _stat(path.stat())
             else:
                 files.pop(rel, None)
-    if cache is not None:
-        cache.memo["scan"] = found
     return found
 
 
@@ -101,11 +96,10 @@ def _walk(root: Path, outside: dict[str, str] | None) -> dict[str, Stat]:
     return found
 
 
-def signature(content: Path, drafts: bool, base_url: str | None, files_in: dict, outside: dict) -> str:
+def signature(content: Path, options: tuple, files_in: dict, outside: dict) -> str:
     """Every input, cheaply: each file's path, mtime and size below content/,
     the site's themes and the built-in themes, plus the options that shape
     the output. Equal signatures mean an equal site."""
     themes = [sorted(scan(root).items()) for root in (content.resolve().parent / "themes", BUILTIN_THEMES)]
-    value = (__version__, str(content.resolve()), drafts, base_url, sorted(files_in.items()), sorted(outside.items()),
-             themes)
+    value = (__version__, str(content.resolve()), options, sorted(files_in.items()), sorted(outside.items()), themes)
     return hashlib.blake2b(repr(value).encode(), digest_size=12).hexdigest()

@@ -16,7 +16,7 @@ from .build import Options, Report, build, check_site
 from .chinese import slugify
 from .errors import Problem
 from .output import InterruptedAfterWrite, UnsafeOutput, check_output
-from .registry import Names, load_registry
+from .registry import load_registry
 
 
 class _Parser(argparse.ArgumentParser):
@@ -103,9 +103,14 @@ def _progress_bar():
     if not sys.stderr.isatty():
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as bar:
@@ -194,9 +199,9 @@ def _cmd_new_story(args) -> int:
 
     settings, _ = load_settings(args.content)
     standard = (settings.standards if settings else DEFAULT_STANDARDS)[0].name
-    rows, problems = load_registry(args.content)
-    if rows is not None:
-        wrong = Names(rows).check(args.county, args.township, args.branch)
+    registry, problems = load_registry(args.content)
+    if registry is not None:
+        wrong = registry.names.check(args.county, args.township, args.branch)
         if wrong:
             problems.append(Problem(wrong.code, wrong.message, str(args.content / "org.csv")))
     if any(not p.is_warning for p in problems):

@@ -19,6 +19,10 @@ class Standard:
     id: str  #: lowercase ASCII, used in addresses
     name: str  #: shown to readers
 
+    @property
+    def url(self) -> str:
+        return f"standards/{self.id}/"
+
 
 @dataclass(frozen=True)
 class Criterion:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import posixpath
 from pathlib import Path
+from typing import Iterable
 
+from .errors import Problem
 from .svg import unsafe_svg
 
 PICTURES = {"jpg", "jpeg", "png", "gif", "webp", "avif", "bmp", "svg"}
@@ -49,3 +51,30 @@ def outside_link(location: str, outside: dict[str, str]) -> str | None:
         if link in outside:
             return link
     return None
+
+
+Copies = dict[str, tuple[Path, str, str | None]]  #: address → (source file, label, referring file)
+
+
+def static_files(content: Path, theme_files: dict[str, Path], found: Iterable[str],
+                 items: Iterable) -> tuple[Copies, list[Problem]]:
+    """Everything copied as is: the theme's static files (trusted), then
+    media/ and the files stories and pages refer to (`items`), limited to
+    publishable types and safe SVGs. `found`: the files of content/."""
+    files: Copies = {address: (path, f"主题文件 {address}", None) for address, path in theme_files.items()}
+    problems = []
+    for address in sorted(k for k in found if k.startswith("media/")):
+        if publishable(address):
+            files[address] = (content / address, f"文件 {address}", None)
+        else:
+            problems.append(Problem("W319", f"这种文件不能发布，没有复制；只能发布{KINDS}", str(content / address)))
+    for item in items:
+        for asset in item.assets:
+            if not asset.address.startswith("media/"):
+                files[asset.address] = (content / asset.source, f"{item.source} 引用的 {asset.source}", item.source)
+    for address, (source, _, _) in files.items():
+        why = unsafe_content(source) if source != theme_files.get(address) else None
+        if why:
+            problems.append(Problem("E320", f"这个 SVG 图片{why}，不能发布；请用图像软件另存为 PNG，"
+                                    "或删去其中的脚本和外部引用", str(source)))
+    return files, problems

@@ -1,32 +1,43 @@
 """Stories + registry → the frozen Library: checked names, ids, order, slugs."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import replace
 
 from .chinese import slugify
 from .errors import Problem
-from .models import BranchNode, BranchRow, County, FreePage, Library, Story, Tag, Township
-from .registry import Names
+from .models import (
+    BranchNode,
+    BranchRow,
+    County,
+    FreePage,
+    Library,
+    Story,
+    Tag,
+    Township,
+)
+from .plan import Memo
+from .registry import Registry
 
 
-def build_library(rows: list[BranchRow] | None, stories: list[Story], pages: list[FreePage],
-                  drafts: bool = False, registry_file: str = "org.csv") -> tuple[Library, list[Problem]]:
+def build_library(registry: Registry | None, stories: list[Story], pages: list[FreePage], drafts: bool = False,
+                  registry_file: str = "org.csv", memo: Memo | None = None) -> tuple[Library, list[Problem]]:
     """Check what the stories name against the registry and arrange everything
-    in the registry's order. Stories with errors are left out; the problems say why."""
-    # A live preview mostly edits text: when no story moved, was added or removed,
-    # the arrangement of the last build holds and only the story values change.
-    # Only an arrangement without problems is reused: a problem's line may move with any edit.
-    shape = (drafts, registry_file, tuple(sorted(
+    in the registry's order. Stories with errors are left out; the problems say why.
+
+    `memo` (a session's) keeps the last arrangement: a live preview mostly edits
+    text, and when no story moved, was added or removed, only the story values
+    change. Only an arrangement without problems is kept: a problem's line may
+    move with any edit."""
+    shape = (registry.digest if registry else None, drafts, registry_file, tuple(sorted(
         (s.source, s.id, s.county, s.township, s.branch, s.date, s.draft, s.tags) for s in stories)))
-    if _last[0] is rows and _last[1] == shape:
-        return _rearranged(_last[2], stories, pages), []
-    library, problems = _arrange(rows, stories, pages, drafts, registry_file)
-    _last[:] = [rows, shape, library] if not problems else [None, None, None]
+    table = memo.table("arrangement") if memo is not None else {}
+    if shape in table:
+        return _rearranged(table[shape], stories, pages), []
+    library, problems = _arrange(registry, stories, pages, drafts, registry_file)
+    table.clear()
+    if not problems:
+        table[shape] = library
     return library, problems
-
-
-_last: list = [None, None, None]  # registry rows (the very object), shape, library
 
 
 def _rearranged(library: Library, stories: list[Story], pages: list[FreePage]) -> Library:
@@ -35,14 +46,13 @@ def _rearranged(library: Library, stories: list[Story], pages: list[FreePage]) -
                    pages=tuple(sorted(pages, key=lambda p: p.source)))
 
 
-def _arrange(rows: list[BranchRow] | None, stories: list[Story], pages: list[FreePage],
+def _arrange(registry: Registry | None, stories: list[Story], pages: list[FreePage],
              drafts: bool, registry_file: str) -> tuple[Library, list[Problem]]:
     problems: list[Problem] = []
     stories = _unique_ids(sorted(stories, key=lambda s: s.source), problems)
-    from_registry = rows is not None
-    if rows is None:
-        rows = list(dict.fromkeys(BranchRow(s.county, s.township, s.branch) for s in stories))
-    names, position, digest = _registry_index(rows)
+    if registry is None:
+        registry = Registry(tuple(dict.fromkeys(BranchRow(s.county, s.township, s.branch) for s in stories)), False)
+    names, position = registry.names, registry.position
     valid = []
     for story in stories:
         wrong = names.check(story.county, story.township, story.branch)
@@ -51,7 +61,7 @@ def _arrange(rows: list[BranchRow] | None, stories: list[Story], pages: list[Fre
         elif drafts or not story.draft:
             valid.append(story)
     valid.sort(key=lambda s: (position[(s.county, s.township, s.branch)], s.date, s.id))
-    counties = _tree(rows, valid, problems, registry_file)
+    counties = _tree(registry.rows, valid, problems, registry_file)
     tags = _tags(valid, problems)
     neighbours = {}
     for county in counties:
@@ -59,24 +69,9 @@ def _arrange(rows: list[BranchRow] | None, stories: list[Story], pages: list[Fre
             ids = (None, *town.story_ids, None)
             neighbours.update({ids[i]: (ids[i - 1], ids[i + 1]) for i in range(1, len(ids) - 1)})
     library = Library(stories={s.id: s for s in valid}, counties=counties, tags=tags,
-                      pages=tuple(sorted(pages, key=lambda p: p.source)), from_registry=from_registry,
-                      registry_digest=digest, neighbours=neighbours)
+                      pages=tuple(sorted(pages, key=lambda p: p.source)), from_registry=registry.from_file,
+                      registry_digest=registry.digest, neighbours=neighbours)
     return library, problems
-
-
-_index: tuple = (None, None)
-
-
-def _registry_index(rows: list[BranchRow]) -> tuple[Names, dict, str]:
-    """Name lookup, display position and digest of a registry; the same list
-    object (an unchanged org.csv, see load_registry) reuses the last ones."""
-    global _index
-    if _index[0] is not rows:
-        position = {(r.county, r.township, r.branch): i for i, r in enumerate(rows)}
-        digest = hashlib.blake2b(repr([tuple(r.__dict__.values())[:6] for r in rows]).encode(),
-                                 digest_size=10).hexdigest()
-        _index = (rows, (Names(rows), position, digest))
-    return _index[1]
 
 
 def _unique_ids(stories: list[Story], problems: list[Problem]) -> list[Story]:
@@ -90,7 +85,7 @@ def _unique_ids(stories: list[Story], problems: list[Problem]) -> list[Story]:
     return list(first.values())
 
 
-def _tree(rows: list[BranchRow], stories: list[Story], problems: list[Problem],
+def _tree(rows: tuple[BranchRow, ...], stories: list[Story], problems: list[Problem],
           registry_file: str) -> tuple[County, ...]:
     by_branch: dict[tuple[str, str, str], list[str]] = {}
     for s in stories:
@@ -104,24 +99,13 @@ def _tree(rows: list[BranchRow], stories: list[Story], problems: list[Problem],
         townships, town_slugs = [], {}
         for town, branch_rows in towns.items():
             tslug = _claim_slug(town, town_slugs, f"{county}的乡镇（街道）", problems, registry_file)
-            branches = tuple(_branch(r, tuple(by_branch.get((county, town, r.branch), ()))) for r in branch_rows)
+            url = f"counties/{cslug}/{tslug}/"
+            branches = tuple(BranchNode(r.branch, r.branch_code, tuple(by_branch.get((county, town, r.branch), ())),
+                                        url) for r in branch_rows)
             ids = tuple(i for b in branches for i in b.story_ids)
             townships.append(Township(town, tslug, branch_rows[0].township_code, county, cslug, branches, ids))
         counties.append(County(county, cslug, towns[next(iter(towns))][0].county_code, tuple(townships)))
     return tuple(counties)
-
-
-_branches: dict = {}  # (row, story ids) → BranchNode, from the last build: a preview rebuilds often
-
-
-def _branch(row: BranchRow, ids: tuple[str, ...]) -> BranchNode:
-    key = (row.county, row.township, row.branch, row.branch_code, ids)
-    node = _branches.get(key)
-    if node is None:
-        if len(_branches) > 4 * 65536:
-            _branches.clear()
-        node = _branches[key] = BranchNode(row.branch, row.branch_code, ids)
-    return node
 
 
 def _claim_slug(name: str, taken: dict[str, str], what: str, problems: list[Problem], file: str) -> str:

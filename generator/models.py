@@ -91,12 +91,17 @@ class BranchNode:
     name: str
     code: str
     story_ids: tuple[str, ...]
+    township_url: str = ""
 
     @property
     def slug(self) -> str:
         """The anchor of the branch on its township's page. Computed when a page
         shows it, in the worker that renders it: a city has ten thousand branches."""
         return slugify(self.name)
+
+    @property
+    def url(self) -> str:
+        return f"{self.township_url}#{self.slug}"
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,11 @@ class County:
     slug: str
     code: str
     townships: tuple[Township, ...]
+
+    @property
+    def url(self) -> str:
+        """Its section of the counties page, until county showcases exist."""
+        return f"counties/#{self.slug}"
 
     @property
     def story_count(self) -> int:

@@ -5,7 +5,9 @@ The registry's row order is the display order everywhere on the site.
 from __future__ import annotations
 
 import csv
+import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from .encoding import read_text
@@ -80,26 +82,38 @@ def parse_registry(text: str, name: str = "org.csv") -> tuple[list[BranchRow], l
     return rows, problems
 
 
-_last: tuple = (None, None)  # (key, result): a live preview reads an unchanged org.csv once
+@dataclass(frozen=True)
+class Registry:
+    """The branches in display order, with the lookups made from them once."""
+
+    rows: tuple[BranchRow, ...]
+    from_file: bool = True  #: False: derived from the names the stories use (no org.csv)
+
+    @cached_property
+    def digest(self) -> str:
+        """Changes when any name, code or the order changes (not the lines)."""
+        value = [(r.county, r.township, r.branch, r.county_code, r.township_code, r.branch_code) for r in self.rows]
+        return hashlib.blake2b(repr(value).encode(), digest_size=10).hexdigest()
+
+    @cached_property
+    def names(self) -> "Names":
+        return Names(self.rows)
+
+    @cached_property
+    def position(self) -> dict[tuple[str, str, str], int]:
+        return {(r.county, r.township, r.branch): i for i, r in enumerate(self.rows)}
 
 
-def load_registry(content: Path) -> tuple[list[BranchRow] | None, list[Problem]]:
-    """None (and no problem) when the site has no org.csv. The same file
-    (path, mtime, size) gives the very same list object back."""
-    global _last
+def load_registry(content: Path) -> tuple[Registry | None, list[Problem]]:
+    """None (and no problem) when the site has no org.csv."""
     path = content / "org.csv"
     if not path.is_file():
         return None, []
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    if _last[0] == key:
-        return _last[1][0], list(_last[1][1])  # callers may add to the problems; never to the rows
     text, problems = read_text(path)
     if text is None:
         return None, problems
     rows, more = parse_registry(text, str(path))
-    _last = (key, (rows, problems + more))
-    return rows, list(_last[1][1])
+    return Registry(tuple(rows)), problems + more
 
 
 @dataclass(frozen=True)
@@ -114,7 +128,7 @@ class Match:
 class Names:
     """Lookup of the registry's names, for checking what a story names."""
 
-    def __init__(self, rows: list[BranchRow]):
+    def __init__(self, rows: tuple[BranchRow, ...] | list[BranchRow]):
         self.counties: dict[str, dict[str, list[str]]] = {}
         for r in rows:
             self.counties.setdefault(r.county, {}).setdefault(r.township, []).append(r.branch)

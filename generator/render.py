@@ -13,8 +13,12 @@ from jinja2.sandbox import SandboxedEnvironment
 from .chinese import format_date, reading_minutes
 from .config import Settings
 from .errors import Problem, did_you_mean
+from .kinds import BY_KIND, lists, site_files
 from .models import Library, Story
-from .pages import FEATURED, NEWEST, PagePlan, page_url
+from .plan import PagePlan
+
+# Addresses of the pages there is one of, for templates: no template spells an address.
+ADDRESSES = {"home": "", "counties": lists.URL, "feed": site_files.FEED, "sitemap": site_files.SITEMAP}
 
 BUILTIN_THEMES = Path(__file__).resolve().parent.parent / "themes"
 
@@ -76,6 +80,7 @@ def make_environment(theme: Theme, settings: Settings, templates_cache: Path | N
     )
     base_path, base_url = settings.base_path, settings.base_url
     env.globals.update(
+        addresses=ADDRESSES,
         url=lambda path="": base_path + path.lstrip("/"),
         abs_url=lambda path="": base_url + path.lstrip("/"),
     )
@@ -114,9 +119,10 @@ def template_fingerprints(env: jinja2.Environment) -> dict[str, str]:
             for n in names}
 
 
-class Context:
-    """Builds each page's template context from the library; precomputes the
-    lookups every page needs once."""
+class View:
+    """What every page's context is made from: the library, the settings and
+    the lookups all kinds use, made once per render. `build(plan)` is the one
+    place a page's context is made: what every page has, plus its kind's own."""
 
     def __init__(self, library: Library, settings: Settings):
         self.library, self.settings = library, settings
@@ -124,7 +130,7 @@ class Context:
         self.standard_by_id = {s.id: s for s in settings.standards}
         self.townships = {(c.name, t.name): (c, t) for c in library.counties for t in c.townships}
         menu = sorted((p for p in library.pages if p.menu is not None), key=lambda p: (p.menu, p.slug))
-        self.nav = [("首页", ""), ("县（市、区）", "counties/")] + [(p.title, p.url) for p in menu]
+        self.nav = [("首页", ""), ("县（市、区）", lists.URL)] + [(p.title, p.url) for p in menu]
 
     @cached_property
     def standard_counts(self) -> dict[str, int]:
@@ -138,81 +144,13 @@ class Context:
         return [self.library.stories[i] for i in ids]
 
     def build(self, plan: PagePlan) -> dict[str, Any]:
-        """The whole context of one page: what every page has, plus its kind's own values."""
         ctx: dict[str, Any] = {
             "site": self.settings, "plan": plan, "nav": self.nav, "page_url": plan.url,
             "standards": self.settings.standards, "standard_by_id": self.standard_by_id,
             "tag_by_name": self.tag_by_name, "title": "",
         }
-        if plan.items or plan.kind in ("township", "standard", "tag"):
-            ctx["stories"] = self.stories(plan.items)
-            ctx["pager"] = _pager(plan)
-        getattr(self, f"_{plan.kind}")(plan, ctx)
+        ctx.update(BY_KIND[plan.kind].context(plan, self))
         return ctx
-
-    def _home(self, plan, ctx):
-        lib = self.library
-        ctx.update(featured=lib.featured(FEATURED), newest=lib.newest(NEWEST), counties=lib.counties, standard_counts=self.standard_counts,
-                   story_count=len(lib.stories), branch_count=sum(c.branch_count for c in lib.counties),
-                   title=self.settings.title)
-
-    def _story(self, plan, ctx):
-        story = self.library.stories[plan.key]
-        county, town = self.townships[(story.county, story.township)]
-        branch = next(b for b in town.branches if b.name == story.branch)
-        before, after = self.library.neighbours[story.id]
-        ctx.update(story=story, county=county, township=town, branch=branch, title=story.title,
-                   standard=self.standard_by_id.get(story.standard),
-                   tags=[self.tag_by_name[t] for t in story.tags if t in self.tag_by_name],
-                   prev=self.library.stories[before] if before else None,
-                   next=self.library.stories[after] if after else None)
-
-    def _counties(self, plan, ctx):
-        ctx.update(counties=self.library.counties, title="县（市、区）")
-
-    def _township(self, plan, ctx):
-        county, town = self.townships[tuple(plan.key.split("/", 1))]
-        groups = [(b, [s for s in ctx["stories"] if s.branch == b.name]) for b in town.branches]
-        ctx.update(county=county, township=town, groups=[g for g in groups if g[1]],
-                   title=f"{town.name} · {county.name}")
-
-    def _standard(self, plan, ctx):
-        standard = self.standard_by_id[plan.key]
-        ctx.update(standard=standard, title=standard.name)
-
-    def _tag(self, plan, ctx):
-        tag = next(t for t in self.library.tags if t.slug == plan.key)
-        ctx.update(tag=tag, title=f"标签：{tag.name}")
-
-    def _page(self, plan, ctx):
-        page = next(p for p in self.library.pages if p.slug == plan.key)
-        ctx.update(page=page, title=page.title)
-
-    def _feed(self, plan, ctx):
-        ctx.update(updated=max((s.date for s in ctx["stories"]), default=None))
-
-    def _sitemap(self, plan, ctx):
-        # The plan's deps are exactly the sitemap's entries: (address, last change or None).
-        ctx.update(entries=plan.deps)
-
-    def _robots(self, plan, ctx):
-        pass
-
-    def _notfound(self, plan, ctx):
-        ctx.update(title="页面不存在")
-
-
-def _pager(plan: PagePlan) -> dict[str, Any]:
-    return {
-        "number": plan.number, "total": plan.total,
-        "prev": page_url(plan.base, plan.number - 1) if plan.number > 1 else None,
-        "next": page_url(plan.base, plan.number + 1) if plan.number < plan.total else None,
-        "pages": [(n, page_url(plan.base, n)) for n in range(1, plan.total + 1)],
-    }
-
-
-def render_page(env: jinja2.Environment, context: Context, plan: PagePlan) -> str:
-    return env.get_template(plan.template).render(context.build(plan))
 
 
 def template_problem(exc: Exception, plan: PagePlan) -> Problem:

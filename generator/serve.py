@@ -2,8 +2,8 @@
 
 A file watcher (watchdog: inotify on Linux, the native API elsewhere) sees a
 save at once; saves arriving within DEBOUNCE seconds of each other make one
-rebuild. The build runs in the server's own thread with the cache kept in
-memory, so a one-story edit renders only the pages it touches. When a build
+rebuild. The build runs in the server's own thread with the session (the
+cache and its memos) kept in memory, so a one-story edit renders only the pages it touches. When a build
 fails, the last good site stays served and every HTML page shows the errors
 in a panel on top; the terminal shows them too.
 """
@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Callable
 
 from .build import Options, Report, build
-from .cache import Cache, cache_path
 from .errors import Problem
+from .session import Session
 
 DEBOUNCE = 0.05  # seconds of quiet after a save before rebuilding
 PREVIEW = Path(".gushihui-cache") / "preview"  # beside content/: never the real output/
@@ -29,14 +29,14 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class Preview:
-    """The state of one serve session: options, the live cache, the last problems."""
+    """The state of one serve session: options, the build session, the last problems."""
 
     def __init__(self, content: Path, host: str, port: int, say: Callable[[str], None], jobs: int | None = None):
         root = content.resolve().parent
         # base_url "/" keeps every address root-relative, so the preview (and its cache)
         # does not depend on the host and port it is served on.
         self.options = Options(content=content, out=root / PREVIEW, drafts=True, jobs=jobs, base_url="/")
-        self.cache, problems = Cache.open(cache_path(self.options.out))
+        self.session, problems = Session.open(self.options.out)
         self.say = say
         self.errors: list[Problem] = []
         self.watched = [content.resolve(), root / "themes"]
@@ -46,7 +46,7 @@ class Preview:
         started = time.perf_counter()
         gc.disable()  # a build makes many small objects; collecting mid-way only costs time
         try:
-            report = build(self.options, cache=self.cache, quick_check=False, changed=None if first else changed)
+            report = build(self.options, session=self.session, quick_check=False, changed=None if first else changed)
         finally:
             gc.enable()
             if self.generation % 20 == 0:  # now and then, free the cycles of old builds for real

@@ -105,7 +105,7 @@ def read_stories(paths: list[Path], content: Path, settings, jobs: int, progress
 # Rendering ----------------------------------------------------------------
 
 def _setup_render(site, root: Path, templates_cache: Path | None) -> None:
-    from .render import Context, make_environment
+    from .render import View, make_environment
 
     # One environment per theme and settings for the life of the process (a preview
     # renders again and again); Jinja itself reloads a template whose file changed.
@@ -118,17 +118,18 @@ def _setup_render(site, root: Path, templates_cache: Path | None) -> None:
             except Exception:  # noqa: BLE001  a broken template is reported when a page uses it
                 pass
         _state["env"] = (key, env)
-    _state["render"] = (_state["env"][1], Context(site.library, site.settings), root)
+    _state["render"] = (_state["env"][1], View(site.library, site.settings), root)
 
 
 def _render_batch(plans: list) -> list[Problem | None]:
-    from .render import render_page, template_problem
+    from .formats import write
+    from .render import template_problem
 
-    env, context, root = _state["render"]
+    env, view, root = _state["render"]
     out: list[Problem | None] = []
     for plan in plans:
         try:
-            data = render_page(env, context, plan).encode("utf-8")
+            data = write(env, view, plan)
         except Exception as exc:  # a broken template of the user's theme: report it, write nothing
             out.append(template_problem(exc, plan))
             continue

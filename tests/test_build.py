@@ -5,7 +5,6 @@ import pytest
 
 from conftest import SITES, tree
 from generator.build import Options, build
-from generator.cache import Cache
 from generator.cli import main
 
 BROKEN = SITES / "broken"
@@ -226,25 +225,25 @@ def test_bad_settings_still_check_every_story(tiny, tmp_path):
 def test_rescan_from_a_watchers_list_equals_a_full_scan(tiny, tmp_path):
     from generator.changes import rescan as _rescan, scan_content
 
-    cache = Cache()
-    assert _rescan(tiny, cache, None) == scan_content(tiny)
+    last = _rescan(tiny, None, None)
+    assert last == scan_content(tiny)
     edited, gone = tiny / "stories" / "yantou.md", tiny / "pages" / "about.md"
     edited.write_text(edited.read_text(encoding="utf-8") + "\n补充。\n", encoding="utf-8")
     gone.unlink()
     (tiny / "media" / "new.png").write_bytes(b"x")
     changed = [str(edited), str(gone), str(tiny / "media" / "new.png"), str(tiny / "stories" / ".x.swp")]
-    assert _rescan(tiny, cache, changed) == scan_content(tiny)
+    assert (last := _rescan(tiny, last, changed)) == scan_content(tiny)
     folder = tiny / "stories" / "新文件夹"
     folder.mkdir()
     (folder / "a.md").write_text("x", encoding="utf-8")
-    assert _rescan(tiny, cache, [str(folder)]) == scan_content(tiny)  # a folder event: everything again
+    assert (last := _rescan(tiny, last, [str(folder)])) == scan_content(tiny)  # a folder event: everything again
     (tmp_path / "secret.txt").write_text("x")
     (tiny / "media" / "link.png").symlink_to(tmp_path / "secret.txt")
-    found = _rescan(tiny, cache, [str(tiny / "media" / "link.png")])
+    found = last = _rescan(tiny, last, [str(tiny / "media" / "link.png")])
     assert found == scan_content(tiny) and list(found[1]) == ["media/link.png"]
     import shutil
     shutil.rmtree(tiny / "stories" / "云和县")
-    assert _rescan(tiny, cache, [str(tiny / "stories" / "云和县")]) == scan_content(tiny)
+    assert _rescan(tiny, last, [str(tiny / "stories" / "云和县")]) == scan_content(tiny)
 
 
 def test_unwritable_output_is_a_clear_error(tiny, tmp_path, capsys):

@@ -5,7 +5,6 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
 
 from conftest import make_site, story
 from generator import reader

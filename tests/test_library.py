@@ -1,10 +1,14 @@
 import datetime as dt
 
+from generator import library
 from generator.library import build_library
 from generator.models import BranchRow, Story
+from generator.registry import Registry
+from generator.session import Session
 
-ROWS = [BranchRow("云和县", "浮云街道", "中山村党支部"), BranchRow("云和县", "浮云街道", "长汀村党支部"),
-        BranchRow("莲都区", "碧湖镇", "堰头村党支部")]
+ROWS = (BranchRow("云和县", "浮云街道", "中山村党支部"), BranchRow("云和县", "浮云街道", "长汀村党支部"),
+        BranchRow("莲都区", "碧湖镇", "堰头村党支部"))
+REGISTRY = Registry(ROWS)
 
 
 def make(id, branch="中山村党支部", township="浮云街道", county="云和县", date=(2020, 1, 1), draft=False, tags=()):
@@ -16,7 +20,7 @@ def make(id, branch="中山村党支部", township="浮云街道", county="云�
 def test_stories_follow_registry_order_then_date():
     stories = [make("c", "堰头村党支部", "碧湖镇", "莲都区"), make("b", "长汀村党支部"),
                make("a2", date=(2021, 1, 1)), make("a1", date=(2019, 1, 1))]
-    lib, problems = build_library(ROWS, stories, [])
+    lib, problems = build_library(REGISTRY, stories, [])
     assert problems == []
     assert list(lib.stories) == ["a1", "a2", "b", "c"]
     town = lib.counties[0].townships[0]
@@ -26,7 +30,7 @@ def test_stories_follow_registry_order_then_date():
 
 
 def test_names_not_in_registry_are_errors_at_the_field_line():
-    lib, problems = build_library(ROWS, [make("x", branch="中山党支部")], [])
+    lib, problems = build_library(REGISTRY, [make("x", branch="中山党支部")], [])
     assert [(p.code, p.line) for p in problems] == [("E307", 6)]
     assert lib.stories == {}
 
@@ -34,7 +38,7 @@ def test_names_not_in_registry_are_errors_at_the_field_line():
 def test_duplicate_id_names_the_first_file():
     a, b = make("same"), make("same", "长汀村党支部")
     b = Story(**{**b.__dict__, "source": "stories/z/same.md"})
-    lib, problems = build_library(ROWS, [b, a], [])
+    lib, problems = build_library(REGISTRY, [b, a], [])
     assert [(p.code, p.file, p.line) for p in problems] == [("E308", "stories/z/same.md", 3)]
     assert "stories/same.md" in problems[0].message
     assert list(lib.stories) == ["same"]
@@ -42,8 +46,8 @@ def test_duplicate_id_names_the_first_file():
 
 def test_drafts_only_with_the_flag():
     stories = [make("a"), make("d", draft=True)]
-    assert list(build_library(ROWS, stories, [])[0].stories) == ["a"]
-    assert list(build_library(ROWS, stories, [], drafts=True)[0].stories) == ["a", "d"]
+    assert list(build_library(REGISTRY, stories, [])[0].stories) == ["a"]
+    assert list(build_library(REGISTRY, stories, [], drafts=True)[0].stories) == ["a", "d"]
 
 
 def test_without_registry_the_stories_make_it():
@@ -53,38 +57,43 @@ def test_without_registry_the_stories_make_it():
 
 
 def test_tags_sorted_by_pinyin_with_members_in_display_order():
-    lib, _ = build_library(ROWS, [make("b", "长汀村党支部", tags=("民宿", "党建")), make("a", tags=("民宿",))], [])
+    lib, _ = build_library(REGISTRY, [make("b", "长汀村党支部", tags=("民宿", "党建")), make("a", tags=("民宿",))], [])
     assert [(t.name, t.slug, t.story_ids) for t in lib.tags] == [("党建", "dang-jian", ("b",)),
                                                                 ("民宿", "min-su", ("a", "b"))]
 
 
 def test_county_slug_collision_is_an_error():
     rows = [BranchRow("云和县", "甲镇", "甲"), BranchRow("芸禾县", "乙镇", "乙")]  # both yun-he-xian
-    _, problems = build_library(rows, [], [], registry_file="content/org.csv")
+    _, problems = build_library(Registry(tuple(rows)), [], [], registry_file="content/org.csv")
     assert [(p.code, p.file) for p in problems] == [("E401", "content/org.csv")]
 
 
-def test_same_shape_reuses_the_arrangement_with_the_new_stories():
-    rows = list(ROWS)
-    first, _ = build_library(rows, [make("a"), make("b", "长汀村党支部")], [])
+def test_same_shape_reuses_the_arrangement_with_the_new_stories(monkeypatch):
+    arranged = []
+    real = library._arrange
+    monkeypatch.setattr(library, "_arrange", lambda *a: arranged.append(1) or real(*a))
+    session = Session()
+    build_library(REGISTRY, [make("a"), make("b", "长汀村党支部")], [], memo=session)
     edited = Story(**{**make("a").__dict__, "title": "新标题", "html": "<p>新</p>"})
-    again, problems = build_library(rows, [edited, make("b", "长汀村党支部")], [])
-    assert problems == [] and again.counties is first.counties  # arrangement reused
+    again, problems = build_library(Registry(ROWS), [edited, make("b", "长汀村党支部")], [], memo=session)
+    assert problems == [] and len(arranged) == 1  # an equal registry and the same shape: arranged once
+    assert again == build_library(REGISTRY, [edited, make("b", "长汀村党支部")], [])[0]
     assert again.stories["a"].title == "新标题" and list(again.stories) == ["a", "b"]
     moved = Story(**{**make("a").__dict__, "date": dt.date(2030, 1, 1), "branch": "长汀村党支部"})
-    third, _ = build_library(rows, [moved, make("b", "长汀村党支部")], [])
-    assert third.counties is not first.counties and list(third.stories) == ["b", "a"]
+    third, _ = build_library(REGISTRY, [moved, make("b", "长汀村党支部")], [], memo=session)
+    assert len(arranged) == 3 and list(third.stories) == ["b", "a"]  # a story moved: arranged anew
     assert third.neighbours == {"b": (None, "a"), "a": ("b", None)}
 
 
 def test_story_plans_name_their_own_file():
     """Equal text at the same place in two sites: each plan names its own site's file."""
     from generator.config import parse_settings
-    from generator.pages import plan_pages
+    from generator.kinds import plan_pages
 
     settings, _ = parse_settings('title="t"\ncity="c"\nbase_url="/"\n')
+    session = Session()  # one session, as a preview that is pointed at another site
     for site in ("site-a", "site-b"):
         story = Story(**{**make("a").__dict__, "source": f"{site}/stories/a.md", "digest": "same"})
-        lib, _ = build_library(list(ROWS), [story], [])
-        plan = next(p for p in plan_pages(lib, settings) if p.kind == "story")
+        lib, _ = build_library(REGISTRY, [story], [], memo=session)
+        plan = next(p for p in plan_pages(lib, settings, session) if p.kind == "story")
         assert plan.file == f"{site}/stories/a.md" and site in plan.label

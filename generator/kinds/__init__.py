@@ -1,0 +1,30 @@
+"""Every kind of page, one module a family, and the registry the build and
+the renderer iterate; neither names a kind.
+
+A kind module has:
+- `KINDS`: the plan kinds it owns (the `kind` of its PagePlans);
+- `plans(planning) -> list[PagePlan]`: its pages, each with every value its
+  context reads in `deps` (tests/test_kinds.py checks this for all kinds);
+- `context(plan, view) -> dict`: the template variables of one of its pages,
+  added to what every page has (render.View.build).
+
+Adding a kind: write its module, add it to MODULES, add its template(s).
+"""
+from __future__ import annotations
+
+from ..config import Settings
+from ..models import Library
+from ..plan import Memo, PagePlan, Planning
+from . import free_pages, home, lists, site_files, story
+
+# Planning order is the sitemap's order; site_files lists everything planned before it.
+MODULES = (home, story, lists, free_pages, site_files)
+BY_KIND = {kind: module for module in MODULES for kind in module.KINDS}
+
+
+def plan_pages(library: Library, settings: Settings, memo: Memo) -> list[PagePlan]:
+    """Every page of the site, kind by kind."""
+    planning = Planning(library, settings, memo)
+    for module in MODULES:
+        planning.plans += module.plans(planning)
+    return planning.plans

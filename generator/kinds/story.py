@@ -1,0 +1,37 @@
+"""One page per story."""
+from __future__ import annotations
+
+from ..plan import PagePlan, Planning
+
+KINDS = ("story",)
+
+
+def plans(planning: Planning) -> list[PagePlan]:
+    """A story's page depends on its own text and place (digest) and on its
+    neighbours' (their titles in the links). Plans are kept in the session:
+    most of them are equal from one build of a preview to the next."""
+    known = planning.memo.table("story-plans")
+    digest = planning.digest_of.get  # a missing neighbour (None) has no digest
+    neighbours, result = planning.library.neighbours, []
+    for story in planning.library.stories.values():
+        before, after = neighbours[story.id]
+        key = (story.digest, digest(before), digest(after), story.source)  # the source names the file in messages
+        plan = known.get(key)
+        if plan is None:
+            plan = known[key] = PagePlan(f"{story.url}index.html", "story.html", "story",
+                                         f"故事“{story.title}”（{story.source}）", key=story.id, file=story.source,
+                                         deps=key[:3], lastmod=story.date.isoformat())
+        result.append(plan)
+    return result
+
+
+def context(plan: PagePlan, view) -> dict:
+    lib = view.library
+    story = lib.stories[plan.key]
+    county, town = view.townships[(story.county, story.township)]
+    branch = next(b for b in town.branches if b.name == story.branch)
+    before, after = lib.neighbours[story.id]
+    return dict(story=story, county=county, township=town, branch=branch, title=story.title,
+                standard=view.standard_by_id.get(story.standard),
+                tags=[view.tag_by_name[t] for t in story.tags if t in view.tag_by_name],
+                prev=lib.stories[before] if before else None, next=lib.stories[after] if after else None)

@@ -1,0 +1,101 @@
+"""Every story and free page read, parsing only what the cache cannot vouch
+for: a story file is unchanged when its stat matches the cached one, or else
+the hash of its text; and the parse fingerprint (settings, version) is equal.
+Parsing itself runs in worker processes (workers.py)."""
+from __future__ import annotations
+
+import hashlib
+import pickle
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+from .cache import Cache, CacheError, Entry
+from .chinese import remember_slugs
+from .config import Settings
+from .encoding import read_text
+from .errors import Problem
+from .models import FreePage, Story
+from .reader import digest, read_page, unavailable_assets
+from .workers import read_stories
+
+Progress = Callable[[str, int, int], None]
+STORY_FILES = (".md", ".markdown")  # in any case: Windows users save story.MD
+Scan = tuple[dict, dict]  # changes.scan_content: (files, links leading out of content/)
+
+
+def is_text(location: str, folder: str) -> bool:
+    """A Markdown file below `folder` (e.g. "stories/")."""
+    return location.startswith(folder) and location.lower().endswith(STORY_FILES)
+
+
+def read_all_stories(content: Path, found: Scan, settings: Settings, jobs: int, progress: Progress | None,
+                     cache: Cache | None) -> tuple[list[Story], list[Problem]]:
+    """Every story file → Story (those with errors left out) and the problems."""
+    problems: list[Problem] = []
+    try:
+        results = _parse_all(content, found[0], settings, jobs, progress, cache)
+    except CacheError as exc:  # a cached parse that cannot be read: trust nothing in that cache
+        problems.append(Problem("W601", f"构建缓存无效（{exc}），已丢弃，这次完整构建", str(cache.path)))
+        cache.clear()
+        results = _parse_all(content, found[0], settings, jobs, progress, cache)
+    stories = []
+    for story, more in results:
+        problems += more
+        if story is not None:
+            missing = unavailable_assets(story, *found)
+            if missing:
+                problems += missing
+            else:
+                stories.append(story)
+    return stories, problems
+
+
+def _parse_all(content: Path, files: dict, settings: Settings, jobs: int, progress: Progress | None,
+               cache: Cache | None) -> list[tuple]:
+    locations = sorted(k for k in files if is_text(k, "stories/"))
+    # What parsing depends on besides the text: links carry the base path, standards are resolved.
+    value = (__version__, str(content), settings.base_path, settings.standards)
+    parse_fp = hashlib.blake2b(repr(value).encode(), digest_size=12).hexdigest()
+    results: list = [None] * len(locations)
+    todo: list[int] = []
+    for i, location in enumerate(locations):
+        entry = cache.story(location) if cache else None
+        if entry and entry.parse_fp == parse_fp:
+            if entry.stat == files[location]:
+                results[i] = cache.result(entry)
+                continue
+            if _same_text(content / location, location, entry, files[location]):
+                results[i] = cache.result(entry)
+                cache.put_story(location, entry)  # remember the new stat
+                continue
+        todo.append(i)
+    fresh = read_stories([content / locations[i] for i in todo], content, settings, jobs, progress)
+    for i, (blob, text_digest, stat, slugs) in zip(todo, fresh):
+        results[i] = value = pickle.loads(blob)  # made by our own worker a moment ago
+        remember_slugs(slugs)
+        if cache is not None and text_digest:
+            cache.put_story(locations[i], Entry(stat, text_digest, parse_fp, blob=blob, value=value))
+    if cache is not None:
+        cache.keep_only(set(locations))
+    return results
+
+
+def _same_text(path: Path, location: str, entry: Entry, stat: tuple[int, int, int]) -> bool:
+    """A touched but unchanged file: same text, so the cached parse still holds."""
+    text, _ = read_text(path)
+    if text is None or digest(text, location) != entry.digest:
+        return False
+    entry.stat = stat
+    return True
+
+
+def read_all_pages(content: Path, found: Scan, settings: Settings) -> tuple[list[FreePage], list[Problem]]:
+    """Every free page, content/pages/*.md."""
+    pages, problems = [], []
+    for location in sorted(k for k in found[0] if k.count("/") == 1 and is_text(k, "pages/")):
+        page, more = read_page(content / location, content, settings, *found)
+        problems += more
+        if page is not None:
+            pages.append(page)
+    return pages, problems
