@@ -3,6 +3,7 @@ exactly the bytes of a fresh build without cache, and does less work."""
 import os
 import shutil
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -180,3 +181,24 @@ def test_output_changed_by_another_build_is_rebuilt_whole(site, tmp_path):
     shutil.rmtree(out)
     report = rebuild()
     assert report.rendered == report.pages and (out / "index.html").exists()
+
+
+def test_every_option_that_shapes_the_output_defeats_the_quick_check():
+    """A new option is covered by default: only fields marked output=False are left out."""
+    import dataclasses
+
+    base = Options(content=Path("content"), out=Path("a"))
+    values = {"content": Path("other"), "drafts": True, "strict": True, "keep_going": True,
+              "base_url": "https://x.example/", "jobs": 3, "out": Path("b"), "use_cache": False}
+    assert set(values) == {f.name for f in dataclasses.fields(Options)}, "give the new option a value here"
+    for name, value in values.items():
+        changed = dataclasses.replace(base, **{name: value}).shaping() != base.shaping()
+        assert changed == (name not in ("jobs", "out", "use_cache")), name
+
+
+def test_a_new_folder_of_inputs_is_seen(site):
+    tiny, out, rebuild = site
+    (tiny / "ratings").mkdir()
+    (tiny / "ratings" / "scores.csv").write_text("story,judge\n", encoding="utf-8")
+    assert not rebuild().unchanged
+
