@@ -29,6 +29,7 @@ from .library import build_library
 from .models import Library
 from .output import Claims, OutputLock, Staging, read_marker, recover
 from .plan import PagePlan
+from .reader import parse_preface
 from .reading import Scan, read_all_pages, read_all_stories
 from .registry import load_registry
 from .render import Theme, find_theme
@@ -52,6 +53,7 @@ class Options:
     keep_going: bool = False
     jobs: int | None = field(default=None, metadata={"output": False})  #: worker processes; None: one per core
     base_url: str | None = None
+    pdf: bool = False  #: also write each anthology as a PDF
     use_cache: bool = field(default=True, metadata={"output": False})
 
     def shaping(self) -> tuple:
@@ -132,8 +134,11 @@ def load_site(options: Options, report: Report, session: Session, progress: Prog
     report.problems += problems
     pages, problems = read_all_pages(content, found, settings)
     report.problems += problems
+    prefaces, problems = read_all_pages(content, found, settings, "anthologies/", 2, parse_preface)
+    report.problems += problems
     timer.lap("read")
-    library, problems = build_library(registry, stories, pages, options.drafts, str(content / "org.csv"), session)
+    library, problems = build_library(registry, stories, pages, options.drafts, str(content / "org.csv"), session,
+                                      prefaces)
     report.problems += problems
     timer.lap("library")
     if theme is None or not usable:
@@ -201,7 +206,7 @@ def _build_site(options: Options, site: Site, found: dict, session: Session, rep
                 progress: Progress | None) -> None:
     """Plan, check the addresses, render what changed and write it."""
     timer = _Timer(report)
-    plans, files = _plan(options.content, site, report, found, session)
+    plans, files = _plan(options, site, report, found, session)
     timer.lap("plan")
     if report.blocking(options):
         return
@@ -212,7 +217,9 @@ def _build_site(options: Options, site: Site, found: dict, session: Session, rep
     staging = Staging(options.out)
     try:
         templates_cache = cache_path(options.out).parent / "templates" if cache is not None else None
-        failed = render_pages(site, work.pages, staging.root, jobs_for(options.jobs), progress, templates_cache)
+        sources_of = {address: source for address, (source, _, _) in files.items()}
+        failed = render_pages(site, work.pages, staging.root, jobs_for(options.jobs), progress, templates_cache,
+                              sources_of, options.content.resolve().parent)
         timer.lap("render")
         if failed:
             report.problems += one_per_place(failed)
@@ -233,12 +240,15 @@ def _build_site(options: Options, site: Site, found: dict, session: Session, rep
         cache.pages, cache.files, cache.token = pages, sources, work.token
 
 
-def _plan(content: Path, site: Site, report: Report, found: dict, session: Session) -> tuple[list[PagePlan], Copies]:
+def _plan(options: Options, site: Site, report: Report, found: dict,
+          session: Session) -> tuple[list[PagePlan], Copies]:
     """Plan every page and copied file, and claim each address once."""
-    plans = plan_pages(site.library, site.settings, session)
+    content = options.content
+    plans = plan_pages(site.library, site.settings, session, frozenset({"pdf"} if options.pdf else ()))
     theme_files = {address: root / address for root in site.theme.static_dirs  # later layers override
                    for address in sorted(scan(root))}
-    files, problems = static_files(content, theme_files, found, [*site.library.stories.values(), *site.library.pages])
+    items = [*site.library.stories.values(), *site.library.pages, *site.library.prefaces.values()]
+    files, problems = static_files(content, theme_files, found, items)
     report.problems += problems
     claims = Claims()
     for plan in plans:
@@ -254,5 +264,5 @@ def check_site(options: Options) -> tuple[Report, Site | None]:
     found = scan_content(options.content)
     site = load_site(options, report, session, found=found)
     if site is not None:
-        _plan(options.content, site, report, found[0], session)
+        _plan(options, site, report, found[0], session)
     return report, site

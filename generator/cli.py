@@ -39,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--keep-going", action="store_true", help="跳过有错误的故事继续生成（仍以状态 1 退出）")
     b.add_argument("--jobs", type=_positive, default=None, help="并行进程数（默认：CPU 核数）")
     b.add_argument("--no-cache", action="store_true", help="不使用也不更新构建缓存，完整生成")
+    b.add_argument("--pdf", action="store_true", help="同时为每个乡镇汇编生成 PDF（需要 WeasyPrint 和中文字体）")
     c = sub.add_parser("check", help="只检查内容，不生成网站")
     c.add_argument("--content", type=Path, default=Path("content"), help="内容目录（默认 ./content）")
     c.add_argument("--min-coverage", type=_share, default=None,
@@ -147,7 +148,7 @@ def _cmd_build(args) -> int:
         print(f"gushihui: {exc}", file=sys.stderr)
         return 2
     options = Options(content=args.content, out=args.out, drafts=args.drafts, strict=args.strict,
-                      keep_going=args.keep_going, jobs=args.jobs, base_url=args.base_url,
+                      keep_going=args.keep_going, jobs=args.jobs, base_url=args.base_url, pdf=args.pdf,
                       use_cache=not args.no_cache)
     waiting = lambda: print(f"另一个 gushihui 正在生成 {args.out}/，等它完成后再继续……", file=sys.stderr)  # noqa: E731
     try:

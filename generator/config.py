@@ -66,6 +66,12 @@ class Rating:
 
 
 @dataclass(frozen=True)
+class Anthology:
+    paper: str = "A4"  #: "A4" or "A5"
+    pdf_font: str = ""  #: a font file (below the site folder) or a family name; "": a system CJK font
+
+
+@dataclass(frozen=True)
 class Settings:
     title: str
     city: str
@@ -77,6 +83,7 @@ class Settings:
     standards: tuple[Standard, ...] = DEFAULT_STANDARDS
     coverage_target: float = 1.0
     rating: Rating = field(default_factory=Rating)
+    anthology: Anthology = field(default_factory=Anthology)
 
     @property
     def base_path(self) -> str:
@@ -92,7 +99,7 @@ class Settings:
 
 
 TOP_KEYS = {"title", "city", "base_url", "language", "theme", "description", "footer",
-            "standards", "coverage", "rating"}
+            "standards", "coverage", "rating", "anthology"}
 RATING_KEYS = {"criteria", "trim_from", "min_judges", "recuse", "awards"}
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _THEME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -170,6 +177,7 @@ def parse_settings(text: str, name: str = "site.toml") -> tuple[Settings | None,
         c.unknown(coverage, {"target"}, "coverage.")
         target = c.number(coverage, "target", 1.0, 0, 1, "coverage.")
     rating = _rating(c, doc.get("rating", {}))
+    anthology = _anthology(c, doc.get("anthology", {}))
     theme = c.string(doc, "theme", "default")
     if not _THEME.match(theme):  # a path would load templates (code) from anywhere, content/ included
         c.problem("E103", "theme", f"theme 应为 themes/ 下一个文件夹的名字，如 \"default\"，现在是 {excerpt(repr(theme))}")
@@ -179,7 +187,7 @@ def parse_settings(text: str, name: str = "site.toml") -> tuple[Settings | None,
         language=c.string(doc, "language", "zh-CN"), theme=theme,
         description=c.string(doc, "description", "") if "description" in doc else "",
         footer=c.string(doc, "footer", "") if "footer" in doc else "",
-        standards=standards, coverage_target=float(target), rating=rating,
+        standards=standards, coverage_target=float(target), rating=rating, anthology=anthology,
     )
     return settings, c.problems
 
@@ -205,6 +213,22 @@ def _standards(c: _Checker, value: Any) -> tuple[Standard, ...]:
             seen.add(key)
         out.append(Standard(sid, name))
     return tuple(out)
+
+
+def _anthology(c: _Checker, value: Any) -> Anthology:
+    if not isinstance(value, dict):
+        c.problem("E103", "anthology", "[anthology] 应为一个表")
+        return Anthology()
+    c.unknown(value, {"paper", "pdf_font"}, "anthology.")
+    paper = value.get("paper", "A4")
+    if paper not in ("A4", "A5"):
+        c.problem("E103", "paper", f"anthology.paper 只能是 \"A4\" 或 \"A5\"，现在是 {excerpt(repr(paper))}")
+        paper = "A4"
+    font = value.get("pdf_font", "")
+    if not isinstance(font, str):
+        c.problem("E103", "pdf_font", "anthology.pdf_font 应为字体文件的路径或字体名称")
+        font = ""
+    return Anthology(paper, font.strip())
 
 
 def _rating(c: _Checker, value: Any) -> Rating:

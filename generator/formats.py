@@ -19,7 +19,16 @@ def _template(env: jinja2.Environment, view: View, plan: PagePlan) -> bytes:
     return env.get_template(plan.template).render(view.build(plan)).encode("utf-8")
 
 
-FORMATS: dict[str, Writer] = {"html": _template, "xml": _template, "text": _template}
+def _pdf(env: jinja2.Environment, view: View, plan: PagePlan) -> bytes:
+    """The plan's template rendered, then printed to PDF (pdf.py)."""
+    from .pdf import make_pdf
+
+    page = env.get_template(plan.template).render(view.build(plan))
+    settings = view.settings
+    return make_pdf(page, view.files, settings.base_path, settings.anthology.pdf_font, view.root)
+
+
+FORMATS: dict[str, Writer] = {"html": _template, "xml": _template, "text": _template, "pdf": _pdf}
 
 
 def write(env: jinja2.Environment, view: View, plan: PagePlan) -> bytes:

@@ -4,23 +4,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .chinese import slugify
-from .errors import Problem
-from .models import (
-    BranchNode,
-    BranchRow,
-    County,
-    FreePage,
-    Library,
-    Story,
-    Tag,
-    Township,
-)
+from .errors import Problem, did_you_mean, excerpt
+from .models import BranchNode, BranchRow, County, FreePage, Library, Preface, Story, Tag, Township
 from .plan import Memo
 from .registry import Registry
 
 
 def build_library(registry: Registry | None, stories: list[Story], pages: list[FreePage], drafts: bool = False,
-                  registry_file: str = "org.csv", memo: Memo | None = None) -> tuple[Library, list[Problem]]:
+                  registry_file: str = "org.csv", memo: Memo | None = None,
+                  prefaces: list[Preface] = ()) -> tuple[Library, list[Problem]]:
     """Check what the stories name against the registry and arrange everything
     in the registry's order. Stories with errors are left out; the problems say why.
 
@@ -32,18 +24,37 @@ def build_library(registry: Registry | None, stories: list[Story], pages: list[F
         (s.source, s.id, s.county, s.township, s.branch, s.date, s.draft, s.tags) for s in stories)))
     table = memo.table("arrangement") if memo is not None else {}
     if shape in table:
-        return _rearranged(table[shape], stories, pages), []
-    library, problems = _arrange(registry, stories, pages, drafts, registry_file)
-    table.clear()
-    if not problems:
-        table[shape] = library
-    return library, problems
+        library, problems = _rearranged(table[shape], stories, pages), []
+    else:
+        library, problems = _arrange(registry, stories, pages, drafts, registry_file)
+        table.clear()
+        if not problems:
+            table[shape] = library
+    found, more = _prefaces(library, prefaces)
+    return replace(library, prefaces=found), problems + more
 
 
 def _rearranged(library: Library, stories: list[Story], pages: list[FreePage]) -> Library:
     by_id = {s.id: s for s in stories}
     return replace(library, stories={i: by_id[i] for i in library.stories},
                    pages=tuple(sorted(pages, key=lambda p: p.source)))
+
+
+def _prefaces(library: Library, prefaces: list[Preface]) -> tuple[dict, list[Problem]]:
+    """Each preface by the township it belongs to; one for a township the registry lacks is E322."""
+    towns = {(c.name, t.name) for c in library.counties for t in c.townships}
+    found, problems = {}, []
+    for preface in prefaces:
+        key = (preface.county, preface.township)
+        if key in towns:
+            found[key] = preface
+            continue
+        counties = {c.name: [t.name for t in c.townships] for c in library.counties}
+        hint = did_you_mean(preface.township, counties[preface.county]) if preface.county in counties else \
+            did_you_mean(preface.county, counties)
+        problems.append(Problem("E322", f"名册里没有“{excerpt(preface.county)}/{excerpt(preface.township)}”{hint}"
+                                "；汇编前言应放在 anthologies/县（市、区）名/乡镇（街道）名.md", preface.source, 1))
+    return found, problems
 
 
 def _arrange(registry: Registry | None, stories: list[Story], pages: list[FreePage],

@@ -87,6 +87,21 @@ class FreePage:
 
 
 @dataclass(frozen=True)
+class Preface:
+    """The optional preface of a township's anthology: anthologies/<county>/<township>.md."""
+
+    county: str
+    township: str
+    source: str
+    html: str
+    title: str = ""  #: the book's title; empty: “<township>党建好故事汇编”
+    editor: str = ""  #: 编印单位
+    year: int | None = None
+    assets: tuple[Asset, ...] = ()
+    digest: str = ""
+
+
+@dataclass(frozen=True)
 class BranchNode:
     name: str
     code: str
@@ -117,6 +132,16 @@ class Township:
     @property
     def url(self) -> str:
         return f"counties/{self.county_slug}/{self.slug}/"
+
+    @property
+    def anthology_url(self) -> str:
+        """Its anthology; there is one when the township has a story."""
+        return f"anthologies/{self.county_slug}/{self.slug}/"
+
+    @property
+    def anthology_pdf_url(self) -> str:
+        """Its anthology as a PDF (made with build --pdf)."""
+        return f"{self.anthology_url}anthology.pdf"
 
 
 @dataclass(frozen=True)
@@ -162,6 +187,7 @@ class Library:
     from_registry: bool  #: False when there was no org.csv
     registry_digest: str = ""  #: changes when any name, code or order in the registry changes
     neighbours: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  #: id → (prev, next) in its township
+    prefaces: dict[tuple[str, str], Preface] = field(default_factory=dict)  #: (county, township) → its preface
 
     def coverage(self) -> tuple[int, int]:
         """(branches with at least one story, all branches)."""

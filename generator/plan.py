@@ -66,6 +66,7 @@ class Planning:
     library: Library
     settings: Settings
     memo: Memo
+    formats: frozenset[str] = frozenset()  #: formats asked for beyond html, xml and text (e.g. "pdf")
     plans: list[PagePlan] = field(default_factory=list)  #: planned so far, in registry order of the kinds
 
     @cached_property

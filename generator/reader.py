@@ -27,12 +27,13 @@ from .encoding import read_text
 from .errors import Problem, did_you_mean, excerpt
 from .files import KINDS, outside_link, publishable
 from .markup import forget_markdown, render_markdown
-from .models import Asset, Cover, FreePage, Story
+from .models import Asset, Cover, FreePage, Preface, Story
 
 STORY_FIELDS = ("title", "county", "township", "branch", "date", "authors", "standard", "tags",
                 "summary", "cover", "cover_alt", "cover_caption", "featured", "draft", "id", "slug")
 REQUIRED = ("title", "county", "township", "branch", "date")
 PAGE_FIELDS = ("title", "description", "menu", "slug")
+PREFACE_FIELDS = ("title", "editor", "year")
 _KEY_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:")
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -56,13 +57,15 @@ _Loader.yaml_implicit_resolvers = {
 class _Document:
     """A file's frontmatter and body, with typed getters that collect problems."""
 
-    def __init__(self, text: str, source: str, known: tuple[str, ...]):
+    def __init__(self, text: str, source: str, known: tuple[str, ...], head_required: bool = True):
         self.source, self.problems = source, []
         self.data: dict[str, Any] = {}
         self.lines: dict[str, int] = {}
         self.body, self.body_line = text, 1
         # python-frontmatter's own delimiter rule: a line of three or more dashes.
         bounds = list(YAMLHandler.FM_BOUNDARY.finditer(text, 0))
+        if (not bounds or bounds[0].start() != 0) and not head_required:
+            return  # all of it is text
         if not bounds or bounds[0].start() != 0:
             self.fail("E301", "文件开头缺少文件头：第一行应为 ---，接着是 title: 等字段，再以 --- 结束", 1)
             return
@@ -374,6 +377,28 @@ def parse_page(text: str, source: str, settings: Settings,
                     tuple(links.assets), digest(text, location or source)), doc.problems
 
 
+@_bounded
+def parse_preface(text: str, source: str, settings: Settings,
+                  location: str | None = None) -> tuple[Preface | None, list[Problem]]:
+    """Pure: the optional preface of a township anthology,
+    anthologies/<county>/<township>.md → a Preface. Its frontmatter is optional."""
+    location = location or source
+    county, township = PurePosixPath(location).parts[-2], PurePosixPath(location).stem
+    doc = _Document(text, source, PREFACE_FIELDS, head_required=False)
+    if doc.failed:
+        return None, doc.problems
+    year = doc.data.get("year")
+    if year is not None and (isinstance(year, bool) or not str(year).isdigit() or not 1949 <= int(year) <= 2100):
+        doc.fail("E304", f"“year”应为年份，如 2024，现在是 {_show(year)}", doc.line("year"))
+        year = None
+    links = _Links(doc, location, f"anthologies/{slugify(county)}/{slugify(township)}", settings.base_path)
+    rendered = render_markdown(doc.body, links.resolve)
+    if doc.failed:
+        return None, doc.problems
+    return Preface(county, township, source, rendered.html, doc.string("title"), doc.string("editor"),
+                   int(year) if year is not None else None, tuple(links.assets), digest(text, location)), doc.problems
+
+
 def read_story_file(path: Path, content: Path, settings: Settings):
     """A story file → (story or None, problems, digest, stat): the parse and
     what the cache keeps of the file (stat as changes.scan gives it).
@@ -410,10 +435,11 @@ def unavailable_assets(item, files: Mapping[str, Any], outside: Mapping[str, str
 
 
 def read_page(path: Path, content: Path, settings: Settings, files: Mapping[str, Any],
-              outside: Mapping[str, str]) -> tuple[FreePage | None, list[Problem]]:
+              outside: Mapping[str, str], parse=parse_page) -> tuple[FreePage | Preface | None, list[Problem]]:
+    """A free page (or, with parse_preface, a preface) from disk, its files checked."""
     text, problems = read_text(path)
     if text is None:
         return None, problems
-    page, more = parse_page(text, str(path), settings, path.relative_to(content).as_posix())
+    page, more = parse(text, str(path), settings, path.relative_to(content).as_posix())
     missing = unavailable_assets(page, files, outside) if page else []
     return (None if missing else page), problems + more + missing

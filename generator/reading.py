@@ -16,7 +16,7 @@ from .config import Settings
 from .encoding import read_text
 from .errors import Problem
 from .models import FreePage, Story
-from .reader import digest, read_page, unavailable_assets
+from .reader import digest, parse_page, read_page, unavailable_assets
 from .workers import read_stories
 
 Progress = Callable[[str, int, int], None]
@@ -90,11 +90,13 @@ def _same_text(path: Path, location: str, entry: Entry, stat: tuple[int, int, in
     return True
 
 
-def read_all_pages(content: Path, found: Scan, settings: Settings) -> tuple[list[FreePage], list[Problem]]:
-    """Every free page, content/pages/*.md."""
+def read_all_pages(content: Path, found: Scan, settings: Settings, folder: str = "pages/", depth: int = 1,
+                   parse=parse_page) -> tuple[list, list[Problem]]:
+    """Every free page, content/pages/*.md; with folder="anthologies/",
+    depth=2 and parse_preface, every anthology's preface."""
     pages, problems = [], []
-    for location in sorted(k for k in found[0] if k.count("/") == 1 and is_text(k, "pages/")):
-        page, more = read_page(content / location, content, settings, *found)
+    for location in sorted(k for k in found[0] if k.count("/") == depth and is_text(k, folder)):
+        page, more = read_page(content / location, content, settings, *found, parse=parse)
         problems += more
         if page is not None:
             pages.append(page)

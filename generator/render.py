@@ -9,11 +9,12 @@ from typing import Any
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 
 from .chinese import format_date, reading_minutes
 from .config import Settings
 from .errors import Problem, did_you_mean
-from .kinds import BY_KIND, lists, site_files
+from .kinds import BY_KIND, anthologies, lists, site_files
 from .models import Library, Story
 from .plan import PagePlan
 
@@ -84,8 +85,15 @@ def make_environment(theme: Theme, settings: Settings, templates_cache: Path | N
         url=lambda path="": base_path + path.lstrip("/"),
         abs_url=lambda path="": base_url + path.lstrip("/"),
     )
-    env.filters.update(cn_date=format_date, reading_minutes=reading_minutes)
+    env.filters.update(cn_date=format_date, reading_minutes=reading_minutes, css_string=css_string)
     return env
+
+
+def css_string(text: str) -> Markup:
+    """Text as a quoted CSS string, safe inside <style>: every character that
+    could end the string, the rule or the element is escaped."""
+    escaped = "".join(c if c.isalnum() or ord(c) > 127 or c in " -_.,:;!?" else f"\\{ord(c):x} " for c in str(text))
+    return Markup(f'"{escaped}"')
 
 
 def template_fingerprints(env: jinja2.Environment) -> dict[str, str]:
@@ -124,13 +132,17 @@ class View:
     the lookups all kinds use, made once per render. `build(plan)` is the one
     place a page's context is made: what every page has, plus its kind's own."""
 
-    def __init__(self, library: Library, settings: Settings):
+    def __init__(self, library: Library, settings: Settings, files: dict[str, Path] | None = None,
+                 root: Path | None = None):
         self.library, self.settings = library, settings
+        self.files = files or {}  #: address → source of every file copied into the site (for a PDF's images)
+        self.root = root  #: the site's folder (content/'s parent), where pdf_font is looked for
         self.tag_by_name = {t.name: t for t in library.tags}
         self.standard_by_id = {s.id: s for s in settings.standards}
         self.townships = {(c.name, t.name): (c, t) for c in library.counties for t in c.townships}
         menu = sorted((p for p in library.pages if p.menu is not None), key=lambda p: (p.menu, p.slug))
-        self.nav = [("首页", ""), ("县（市、区）", lists.URL)] + [(p.title, p.url) for p in menu]
+        self.nav = [("首页", ""), ("县（市、区）", lists.URL), ("乡镇汇编", anthologies.URL)] + \
+            [(p.title, p.url) for p in menu]
 
     @cached_property
     def standard_counts(self) -> dict[str, int]:

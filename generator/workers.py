@@ -104,7 +104,7 @@ def read_stories(paths: list[Path], content: Path, settings, jobs: int, progress
 
 # Rendering ----------------------------------------------------------------
 
-def _setup_render(site, root: Path, templates_cache: Path | None) -> None:
+def _setup_render(site, root: Path, templates_cache: Path | None, files: dict, site_root: Path | None) -> None:
     from .render import View, make_environment
 
     # One environment per theme and settings for the life of the process (a preview
@@ -118,10 +118,11 @@ def _setup_render(site, root: Path, templates_cache: Path | None) -> None:
             except Exception:  # noqa: BLE001  a broken template is reported when a page uses it
                 pass
         _state["env"] = (key, env)
-    _state["render"] = (_state["env"][1], View(site.library, site.settings), root)
+    _state["render"] = (_state["env"][1], View(site.library, site.settings, files, site_root), root)
 
 
 def _render_batch(plans: list) -> list[Problem | None]:
+    from .errors import ContentError
     from .formats import write
     from .render import template_problem
 
@@ -130,6 +131,9 @@ def _render_batch(plans: list) -> list[Problem | None]:
     for plan in plans:
         try:
             data = write(env, view, plan)
+        except ContentError as exc:  # the content or the machine cannot make this file (a PDF's font)
+            out.append(exc.problems[0])
+            continue
         except Exception as exc:  # a broken template of the user's theme: report it, write nothing
             out.append(template_problem(exc, plan))
             continue
@@ -141,9 +145,11 @@ def _render_batch(plans: list) -> list[Problem | None]:
 
 
 def render_pages(site, plans: list, root: Path, jobs: int, progress: Progress | None,
-                 templates_cache: Path | None = None) -> list[Problem]:
+                 templates_cache: Path | None = None, files: dict | None = None,
+                 site_root: Path | None = None) -> list[Problem]:
     """Render the plans into files below root; the problems of those that failed.
-    `templates_cache`: where Jinja keeps compiled templates between builds."""
-    results = run_batches(_render_batch, plans, jobs, _setup_render, (site, root, templates_cache), progress,
-                          "生成页面")
+    `templates_cache`: where Jinja keeps compiled templates between builds;
+    `files`: address → source of the copied files (a PDF embeds them)."""
+    results = run_batches(_render_batch, plans, jobs, _setup_render,
+                          (site, root, templates_cache, files or {}, site_root), progress, "生成页面")
     return [p for p in results if p is not None]

@@ -104,6 +104,7 @@ SITE = {
                           standard="story", date="2021-03-01"),
     "pages/about.md": "---\ntitle: 关于\nmenu: 1\n---\n关于本站。\n",
     "pages/rules.md": "---\ntitle: 评选办法\nmenu: 2\n---\n办法。\n",
+    "anthologies/云和县/浮云街道.md": "---\ntitle: 汇编\neditor: 编者\n---\n前言。\n",
     "media/x.png": PNG,
 }
 
@@ -140,6 +141,9 @@ MUTATIONS = {
     "page title": replace_in("pages/about.md", "title: 关于", "title: 关于我们"),
     "page body": replace_in("pages/about.md", "关于本站。", "关于这个网站。"),
     "page menu": replace_in("pages/about.md", "menu: 1", "menu: 3"),
+    "preface title": replace_in("anthologies/云和县/浮云街道.md", "title: 汇编", "title: 新汇编"),
+    "preface text": replace_in("anthologies/云和县/浮云街道.md", "前言。", "新的前言。"),
+    "preface removed": lambda c: (c / "anthologies/云和县/浮云街道.md").unlink(),
     "story added": lambda c: (c / "stories/d.md").write_text(story("丁。\n", title="丁", date="2021-01-15"), "utf-8"),
     "story removed": lambda c: (c / "stories/b.md").unlink(),
 }

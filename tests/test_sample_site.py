@@ -77,8 +77,12 @@ def test_every_contract_address_exists(sample):
         expected.append(f"counties/{slugify(row['county'])}/{slugify(row['township'])}/index.html")
     tags = {t.strip() for p in PUBLISHED for t in frontmatter(p).get("tags", "[]").strip("[]").split(",")}
     expected += [f"tags/{slugify(t)}/index.html" for t in tags if t]
+    expected.append("anthologies/index.html")
+    towns = {(frontmatter(p)["county"], frontmatter(p)["township"]) for p in PUBLISHED}
+    expected += [f"anthologies/{slugify(c)}/{slugify(t)}/index.html" for c, t in towns]
     missing = [e for e in expected if not (sample / e).is_file()]
     assert missing == []
+    assert len(list(sample.glob("anthologies/*/*/index.html"))) == len(towns)  # only townships with stories
     assert (sample / "counties/jing-ning-she-zu-zi-zhi-xian/he-xi-jie-dao/index.html").exists()
     assert (sample / "counties/lian-du-qu/zi-jin-jie-dao/index.html").exists()
 
