@@ -15,7 +15,7 @@ from .chinese import remember_slugs
 from .config import Settings
 from .encoding import read_text
 from .errors import Problem
-from .models import FreePage, Story
+from .models import Story
 from .reader import digest, parse_page, read_page, unavailable_assets
 from .workers import read_stories
 
