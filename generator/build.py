@@ -21,15 +21,15 @@ from .cache import cache_path
 from .changes import rescan, scan, scan_content, signature
 from .chinese import known_slugs, remember_slugs
 from .config import Settings, load_settings
-from .errors import Problem, excerpt
+from .errors import Problem, UsageError, did_you_mean, excerpt
 from .files import Copies, static_files
 from .incremental import choose, file_stat, fingerprints, one_per_place
 from .kinds import plan_pages
-from .library import build_library
+from .library import build_library, only_county
 from .models import Library
-from .output import Claims, OutputLock, Staging, read_marker, recover
+from .output import Claims, OutputLock, Staging, mark_collection, read_marker, recover
 from .plan import PagePlan
-from .reader import parse_preface
+from .reader import parse_preface, parse_showcase
 from .reading import Scan, read_all_pages, read_all_stories
 from .registry import load_registry
 from .render import Theme, find_theme
@@ -54,6 +54,8 @@ class Options:
     jobs: int | None = field(default=None, metadata={"output": False})  #: worker processes; None: one per core
     base_url: str | None = None
     pdf: bool = False  #: also write each anthology as a PDF
+    county: str | None = None  #: build this county's own site (a name or a slug)
+    all_counties: bool = False  #: build every county's own site, each into out/<slug>/
     use_cache: bool = field(default=True, metadata={"output": False})
 
     def shaping(self) -> tuple:
@@ -94,6 +96,7 @@ class Site:
     settings: Settings
     theme: Theme
     library: Library
+    county: str | None = None  #: a standalone county site's county
 
 
 class _Timer:
@@ -136,9 +139,11 @@ def load_site(options: Options, report: Report, session: Session, progress: Prog
     report.problems += problems
     prefaces, problems = read_all_pages(content, found, settings, "anthologies/", 2, parse_preface)
     report.problems += problems
+    showcases, problems = read_all_pages(content, found, settings, "showcases/", 1, parse_showcase)
+    report.problems += problems
     timer.lap("read")
     library, problems = build_library(registry, stories, pages, options.drafts, str(content / "org.csv"), session,
-                                      prefaces)
+                                      prefaces, showcases)
     report.problems += problems
     timer.lap("library")
     if theme is None or not usable:
@@ -166,7 +171,10 @@ def build(options: Options, progress: Progress | None = None, session: Session |
         if session is None:
             session, report.problems = Session.open(options.out, options.use_cache)
         try:
-            _build_locked(options, progress, session, quick_check, changed, report)
+            if options.all_counties:
+                _build_all_counties(options, progress, session, report)
+            else:
+                _build_locked(options, progress, session, quick_check, changed, report)
         except WorkerDied as exc:
             report.written = False
             report.problems.append(Problem("E603", f"“{exc}”的工作进程意外退出（可能是内存不足或被系统结束）；"
@@ -188,6 +196,8 @@ def _build_locked(options: Options, progress: Progress | None, session: Session,
         report.pages = len(cache.pages)
         return
     site = load_site(options, report, session, progress, found)
+    if site is not None and options.county:
+        site = county_site(options, site, report)
     if site is not None:
         _build_site(options, site, found[0], session, report, progress)
     if report.written and cache is not None:
@@ -200,6 +210,41 @@ def _build_locked(options: Options, progress: Progress | None, session: Session,
         except (sqlite3.Error, OSError) as exc:  # the site is written; only the next build is slower
             report.problems.append(Problem("W602", f"构建缓存无法保存（{exc}）；网站已生成，下次将完整构建",
                                            str(cache.path)))
+
+
+def _build_all_counties(options: Options, progress: Progress | None, session: Session, report: Report) -> None:
+    """Every county's own site in out/<slug>/: the sources are read and the
+    stories parsed once (with the cache beside out), then each county is
+    planned, rendered and written like a site of its own, with its own
+    manifest (out/.gushihui-cache/<slug>.sqlite) and marker."""
+    session.scan = found = rescan(options.content, session.scan, None)
+    site = load_site(options, report, session, progress, found)
+    if site is None:
+        return
+    options.out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for county in site.library.counties:
+        one = replace(options, out=options.out / county.slug, county=county.name, all_counties=False)
+        one_site = county_site(one, site, report)
+        if one_site is None:
+            return
+        recover(one.out)
+        part, (own, problems) = Report(), Session.open(one.out, options.use_cache)
+        report.problems += problems
+        _build_site(one, one_site, found[0], own, part, progress)
+        report.problems += [p for p in part.problems if p not in report.problems]
+        if not part.written:
+            return
+        written.append(part)
+        if own.cache is not None:
+            own.cache.save()
+    report.written = True
+    report.pages, report.rendered = sum(p.pages for p in written), sum(p.rendered for p in written)
+    report.files, report.removed = sum(p.files for p in written), sum(p.removed for p in written)
+    mark_collection(options.out)
+    if session.cache is not None:  # the story parses, for the next run
+        session.cache.slugs = known_slugs()
+        session.cache.save()
 
 
 def _build_site(options: Options, site: Site, found: dict, session: Session, report: Report,
@@ -244,11 +289,12 @@ def _plan(options: Options, site: Site, report: Report, found: dict,
           session: Session) -> tuple[list[PagePlan], Copies]:
     """Plan every page and copied file, and claim each address once."""
     content = options.content
-    plans = plan_pages(site.library, site.settings, session, frozenset({"pdf"} if options.pdf else ()))
+    plans = plan_pages(site.library, site.settings, session, frozenset({"pdf"} if options.pdf else ()), site.county)
     theme_files = {address: root / address for root in site.theme.static_dirs  # later layers override
                    for address in sorted(scan(root))}
-    items = [*site.library.stories.values(), *site.library.pages, *site.library.prefaces.values()]
-    files, problems = static_files(content, theme_files, found, items)
+    lib = site.library
+    items = [*lib.stories.values(), *lib.pages, *lib.prefaces.values(), *lib.showcases.values()]
+    files, problems = static_files(content, theme_files, found, items, all_media=site.county is None)
     report.problems += problems
     claims = Claims()
     for plan in plans:
@@ -256,6 +302,30 @@ def _plan(options: Options, site: Site, report: Report, found: dict,
     for address, (_, label, file) in files.items():
         report.problems += filter(None, [claims.claim(address, label, file)])
     return plans, files
+
+
+def county_site(options: Options, site: Site, report: Report) -> Site | None:
+    """The site of one county alone: its library, its own address (--base-url,
+    else [counties.<slug>] base_url, else the city's address + <slug>/), and
+    the theme and colour its showcase names. UsageError for an unknown county."""
+    lib, wanted = site.library, options.county
+    county = next((c for c in lib.counties if wanted in (c.name, c.slug)), None)
+    if county is None:
+        names = [c.name for c in lib.counties]
+        raise UsageError(f"名册里没有“{excerpt(wanted)}”{did_you_mean(wanted, names) or '；可选：' + '、'.join(names)}")
+    showcase = lib.showcases.get(county.name)
+    url = options.base_url or dict(site.settings.county_urls).get(county.slug) or \
+        f"{site.settings.base_url}{county.slug}/"
+    settings = replace(site.settings, title=f"{county.name}党建好故事", base_url=url.rstrip("/") + "/",
+                       theme=showcase.theme if showcase and showcase.theme else site.settings.theme,
+                       accent=showcase.accent if showcase else "")
+    theme = site.theme
+    if settings.theme != site.settings.theme:
+        theme, problems = find_theme(options.content.resolve().parent, settings.theme, showcase.source)
+        report.problems += problems
+        if theme is None:
+            return None
+    return Site(settings, theme, only_county(lib, county.name), county.name)
 
 
 def check_site(options: Options) -> tuple[Report, Site | None]:

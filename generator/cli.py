@@ -14,7 +14,7 @@ from pathlib import Path
 from . import __version__
 from .build import Options, Report, build, check_site
 from .chinese import slugify
-from .errors import Problem
+from .errors import Problem, UsageError
 from .output import InterruptedAfterWrite, UnsafeOutput, check_output
 from .registry import load_registry
 
@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--jobs", type=_positive, default=None, help="并行进程数（默认：CPU 核数）")
     b.add_argument("--no-cache", action="store_true", help="不使用也不更新构建缓存，完整生成")
     b.add_argument("--pdf", action="store_true", help="同时为每个乡镇汇编生成 PDF（需要 WeasyPrint 和中文字体）")
+    which = b.add_mutually_exclusive_group()
+    which.add_argument("--county", help="只生成这个县（市、区）自己的网站（名称或拼音）")
+    which.add_argument("--all-counties", action="store_true", help="为每个县（市、区）各生成一个网站，放在 --out 下各自的文件夹里")
     c = sub.add_parser("check", help="只检查内容，不生成网站")
     c.add_argument("--content", type=Path, default=Path("content"), help="内容目录（默认 ./content）")
     c.add_argument("--min-coverage", type=_share, default=None,
@@ -149,11 +152,14 @@ def _cmd_build(args) -> int:
         return 2
     options = Options(content=args.content, out=args.out, drafts=args.drafts, strict=args.strict,
                       keep_going=args.keep_going, jobs=args.jobs, base_url=args.base_url, pdf=args.pdf,
-                      use_cache=not args.no_cache)
+                      county=args.county, all_counties=args.all_counties, use_cache=not args.no_cache)
     waiting = lambda: print(f"另一个 gushihui 正在生成 {args.out}/，等它完成后再继续……", file=sys.stderr)  # noqa: E731
     try:
         with _progress_bar() as progress:
             report = build(options, progress, waiting=waiting)
+    except UsageError as exc:
+        print(f"gushihui: 命令行有误：{exc}", file=sys.stderr)
+        return 2
     except OSError as exc:  # the output folder or the disk, not the content
         print(f"gushihui: 无法写入 {exc.filename or args.out}：{exc.strerror or exc}；{args.out}/ 保持原样。",
               file=sys.stderr)

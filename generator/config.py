@@ -84,6 +84,8 @@ class Settings:
     coverage_target: float = 1.0
     rating: Rating = field(default_factory=Rating)
     anthology: Anthology = field(default_factory=Anthology)
+    county_urls: tuple[tuple[str, str], ...] = ()  #: [counties.<slug>] base_url: (slug, address of its own site)
+    accent: str = ""  #: a standalone county site's colour (from its showcase), "" elsewhere
 
     @property
     def base_path(self) -> str:
@@ -99,7 +101,7 @@ class Settings:
 
 
 TOP_KEYS = {"title", "city", "base_url", "language", "theme", "description", "footer",
-            "standards", "coverage", "rating", "anthology"}
+            "standards", "coverage", "rating", "anthology", "counties"}
 RATING_KEYS = {"criteria", "trim_from", "min_judges", "recuse", "awards"}
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _THEME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -178,6 +180,7 @@ def parse_settings(text: str, name: str = "site.toml") -> tuple[Settings | None,
         target = c.number(coverage, "target", 1.0, 0, 1, "coverage.")
     rating = _rating(c, doc.get("rating", {}))
     anthology = _anthology(c, doc.get("anthology", {}))
+    county_urls = _county_urls(c, doc.get("counties", {}))
     theme = c.string(doc, "theme", "default")
     if not _THEME.match(theme):  # a path would load templates (code) from anywhere, content/ included
         c.problem("E103", "theme", f"theme 应为 themes/ 下一个文件夹的名字，如 \"default\"，现在是 {excerpt(repr(theme))}")
@@ -188,6 +191,7 @@ def parse_settings(text: str, name: str = "site.toml") -> tuple[Settings | None,
         description=c.string(doc, "description", "") if "description" in doc else "",
         footer=c.string(doc, "footer", "") if "footer" in doc else "",
         standards=standards, coverage_target=float(target), rating=rating, anthology=anthology,
+        county_urls=county_urls,
     )
     return settings, c.problems
 
@@ -213,6 +217,22 @@ def _standards(c: _Checker, value: Any) -> tuple[Standard, ...]:
             seen.add(key)
         out.append(Standard(sid, name))
     return tuple(out)
+
+
+def _county_urls(c: _Checker, value: Any) -> tuple[tuple[str, str], ...]:
+    """[counties.<slug>] base_url = "…": where each county's own site lives."""
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        c.problem("E103", "counties", "[counties.县的拼音] 应为表，如 [counties.yun-he-xian] 下写 base_url = \"https://…/\"")
+        return ()
+    urls = []
+    for slug, table in value.items():
+        c.unknown(table, {"base_url"}, f"counties.{slug}.")
+        url = table.get("base_url", "")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://", "/")):
+            c.problem("E103", "base_url", f"counties.{excerpt(slug)}.base_url 应以 http://、https:// 或 / 开头")
+            continue
+        urls.append((slug, url.rstrip("/") + "/"))
+    return tuple(urls)
 
 
 def _anthology(c: _Checker, value: Any) -> Anthology:

@@ -48,6 +48,7 @@ CODES: dict[str, str] = {
     "E320": "SVG 图片含有脚本或外部引用",
     "E321": "故事太复杂：嵌套太深或处理超时",
     "E322": "汇编前言对应的乡镇不在组织名册中",
+    "E323": "县（市、区）介绍对应的县不在组织名册中",
     "E401": "两个来源生成同一个网址",
     "E501": "找不到主题",
     "E502": "模板错误",
@@ -100,6 +101,10 @@ class Problem:
 
     def sort_key(self) -> tuple:
         return (self.file or "", self.line or 0, self.code, self.message)
+
+
+class UsageError(Exception):
+    """The command line asks for something that does not exist (exit status 2); the message is Chinese."""
 
 
 class ContentError(Exception):

@@ -57,13 +57,16 @@ Copies = dict[str, tuple[Path, str, str | None]]  #: address → (source file, l
 
 
 def static_files(content: Path, theme_files: dict[str, Path], found: Iterable[str],
-                 items: Iterable) -> tuple[Copies, list[Problem]]:
+                 items: Iterable, all_media: bool = True) -> tuple[Copies, list[Problem]]:
     """Everything copied as is: the theme's static files (trusted), then
     media/ and the files stories and pages refer to (`items`), limited to
-    publishable types and safe SVGs. `found`: the files of content/."""
+    publishable types and safe SVGs. `found`: the files of content/;
+    `all_media` False: of media/, only what `items` use (a county's own site)."""
     files: Copies = {address: (path, f"主题文件 {address}", None) for address, path in theme_files.items()}
     problems = []
-    for address in sorted(k for k in found if k.startswith("media/")):
+    items = list(items)
+    used = {a.address for item in items for a in item.assets}
+    for address in sorted(k for k in found if k.startswith("media/") and (all_media or k in used)):
         if publishable(address):
             files[address] = (content / address, f"文件 {address}", None)
         else:

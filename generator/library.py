@@ -5,14 +5,14 @@ from dataclasses import replace
 
 from .chinese import slugify
 from .errors import Problem, did_you_mean, excerpt
-from .models import BranchNode, BranchRow, County, FreePage, Library, Preface, Story, Tag, Township
+from .models import BranchNode, BranchRow, County, FreePage, Library, Preface, Showcase, Story, Tag, Township
 from .plan import Memo
 from .registry import Registry
 
 
 def build_library(registry: Registry | None, stories: list[Story], pages: list[FreePage], drafts: bool = False,
                   registry_file: str = "org.csv", memo: Memo | None = None,
-                  prefaces: list[Preface] = ()) -> tuple[Library, list[Problem]]:
+                  prefaces: list[Preface] = (), showcases: list[Showcase] = ()) -> tuple[Library, list[Problem]]:
     """Check what the stories name against the registry and arrange everything
     in the registry's order. Stories with errors are left out; the problems say why.
 
@@ -31,7 +31,34 @@ def build_library(registry: Registry | None, stories: list[Story], pages: list[F
         if not problems:
             table[shape] = library
     found, more = _prefaces(library, prefaces)
-    return replace(library, prefaces=found), problems + more
+    counties, more2 = _showcases(library, showcases)
+    return replace(library, prefaces=found, showcases=counties), problems + more + more2
+
+
+def _showcases(library: Library, showcases: list[Showcase]) -> tuple[dict, list[Problem]]:
+    """Each introduction by its county; one for a county the registry lacks is E323."""
+    names = [c.name for c in library.counties]
+    found, problems = {}, []
+    for showcase in showcases:
+        if showcase.county in names:
+            found[showcase.county] = showcase
+        else:
+            problems.append(Problem("E323", f"名册里没有“{excerpt(showcase.county)}”{did_you_mean(showcase.county, names)}"
+                                    "；县（市、区）介绍应放在 showcases/县（市、区）名.md", showcase.source, 1))
+    return found, problems
+
+
+def only_county(library: Library, name: str) -> Library:
+    """The library of a standalone county site: that county alone, its stories,
+    its tags (counted in it), prefaces and introduction; no free pages (they
+    speak for the city)."""
+    stories = {i: s for i, s in library.stories.items() if s.county == name}
+    tags = tuple(Tag(t.name, t.slug, ids) for t in library.tags
+                 if (ids := tuple(i for i in t.story_ids if i in stories)))
+    return replace(library, stories=stories, counties=tuple(c for c in library.counties if c.name == name),
+                   tags=tags, pages=(), neighbours={i: n for i, n in library.neighbours.items() if i in stories},
+                   prefaces={k: v for k, v in library.prefaces.items() if k[0] == name},
+                   showcases={k: v for k, v in library.showcases.items() if k == name})
 
 
 def _rearranged(library: Library, stories: list[Story], pages: list[FreePage]) -> Library:

@@ -102,6 +102,20 @@ class Preface:
 
 
 @dataclass(frozen=True)
+class Showcase:
+    """A county's introduction on its showcase: showcases/<county>.md."""
+
+    county: str
+    source: str
+    html: str
+    banner: Cover | None = None
+    theme: str = ""  #: the county site's theme ("": the site's)
+    accent: str = ""  #: a colour, e.g. #0b5394 ("": the theme's)
+    assets: tuple[Asset, ...] = ()
+    digest: str = ""
+
+
+@dataclass(frozen=True)
 class BranchNode:
     name: str
     code: str
@@ -153,8 +167,8 @@ class County:
 
     @property
     def url(self) -> str:
-        """Its section of the counties page, until county showcases exist."""
-        return f"counties/#{self.slug}"
+        """Its showcase."""
+        return f"counties/{self.slug}/"
 
     @property
     def story_count(self) -> int:
@@ -188,6 +202,7 @@ class Library:
     registry_digest: str = ""  #: changes when any name, code or order in the registry changes
     neighbours: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  #: id → (prev, next) in its township
     prefaces: dict[tuple[str, str], Preface] = field(default_factory=dict)  #: (county, township) → its preface
+    showcases: dict[str, Showcase] = field(default_factory=dict)  #: county → its introduction
 
     def coverage(self) -> tuple[int, int]:
         """(branches with at least one story, all branches)."""

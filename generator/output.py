@@ -161,6 +161,12 @@ def _write_durably(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def mark_collection(folder: Path) -> None:
+    """Mark a folder of county sites (build --all-counties) as ours, so that the
+    next run may write into it; it vouches for nothing (no token)."""
+    _write_marker(folder, "")
+
+
 def _write_marker(folder: Path, token: str) -> None:
     _write_durably(folder / MARKER, f"This folder is written by gushihui build; do not edit.\n{token}\n")
 

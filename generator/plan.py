@@ -67,6 +67,7 @@ class Planning:
     settings: Settings
     memo: Memo
     formats: frozenset[str] = frozenset()  #: formats asked for beyond html, xml and text (e.g. "pdf")
+    county: str | None = None  #: a standalone county site's county: its showcase is the home page
     plans: list[PagePlan] = field(default_factory=list)  #: planned so far, in registry order of the kinds
 
     @cached_property

@@ -27,13 +27,16 @@ from .encoding import read_text
 from .errors import Problem, did_you_mean, excerpt
 from .files import KINDS, outside_link, publishable
 from .markup import forget_markdown, render_markdown
-from .models import Asset, Cover, FreePage, Preface, Story
+from .models import Asset, Cover, FreePage, Preface, Showcase, Story
 
 STORY_FIELDS = ("title", "county", "township", "branch", "date", "authors", "standard", "tags",
                 "summary", "cover", "cover_alt", "cover_caption", "featured", "draft", "id", "slug")
 REQUIRED = ("title", "county", "township", "branch", "date")
 PAGE_FIELDS = ("title", "description", "menu", "slug")
 PREFACE_FIELDS = ("title", "editor", "year")
+SHOWCASE_FIELDS = ("banner", "banner_alt", "theme", "accent")
+_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
+_THEME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _KEY_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:")
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -397,6 +400,35 @@ def parse_preface(text: str, source: str, settings: Settings,
         return None, doc.problems
     return Preface(county, township, source, rendered.html, doc.string("title"), doc.string("editor"),
                    int(year) if year is not None else None, tuple(links.assets), digest(text, location)), doc.problems
+
+
+@_bounded
+def parse_showcase(text: str, source: str, settings: Settings,
+                   location: str | None = None) -> tuple[Showcase | None, list[Problem]]:
+    """Pure: a county's introduction, showcases/<county>.md → a Showcase. Its frontmatter is optional."""
+    location = location or source
+    county = PurePosixPath(location).stem
+    doc = _Document(text, source, SHOWCASE_FIELDS, head_required=False)
+    if doc.failed:
+        return None, doc.problems
+    links = _Links(doc, location, f"counties/{slugify(county)}", settings.base_path)
+    banner = None
+    if doc.data.get("banner"):
+        ref, alt = doc.string("banner"), doc.string("banner_alt")
+        address = links.asset(ref, doc.line("banner")) if ref else None
+        if not alt:
+            doc.fail("E310", "有横幅图（banner）就要写 banner_alt：用一句话说明图上是什么，供视障读者使用", doc.line("banner"))
+        banner = Cover(address, alt) if address else None
+    theme, accent = doc.string("theme"), doc.string("accent")
+    if theme and not _THEME.match(theme):
+        doc.fail("E304", f"“theme”应为 themes/ 下一个文件夹的名字，现在是 {_show(theme)}", doc.line("theme"))
+    if accent and not _COLOUR.match(accent):
+        doc.fail("E304", f"“accent”应为 #0b5394 这样的颜色，现在是 {_show(accent)}", doc.line("accent"))
+    rendered = render_markdown(doc.body, links.resolve)
+    if doc.failed:
+        return None, doc.problems
+    return Showcase(county, source, rendered.html, banner, theme, accent, tuple(links.assets),
+                    digest(text, location)), doc.problems
 
 
 def read_story_file(path: Path, content: Path, settings: Settings):

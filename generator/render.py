@@ -35,6 +35,8 @@ def find_theme(site_root: Path, name: str, settings_file: str = "site.toml") -> 
     """A site's themes/<name>/ overrides single files of the built-in theme of
     the same name, and every theme falls back to the built-in default."""
     layers = [d for d in (site_root / "themes" / name, BUILTIN_THEMES / name) if d.is_dir()]
+    if layers and name != "default":  # a county's theme inherits the site's own default overrides too
+        layers += [d for d in (site_root / "themes" / "default",) if d.is_dir()]
     if not layers:
         known = sorted({p.name for root in (site_root / "themes", BUILTIN_THEMES) if root.is_dir()
                         for p in root.iterdir() if p.is_dir()})

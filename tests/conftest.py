@@ -3,6 +3,7 @@ site built once per session."""
 from __future__ import annotations
 
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,52 @@ def make_site(root: Path, files: dict[str, str | bytes]) -> Path:
         else:
             path.write_text(data, encoding="utf-8")
     return content
+
+
+class Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.urls, self.ids, self.lang = [], set(), None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.urls += [v for k, v in attrs if k in ("href", "src") and v]
+        if "id" in a:
+            self.ids.add(a["id"])
+        if tag == "html":
+            self.lang = a.get("lang")
+
+
+def parse(path: Path) -> Links:
+    p = Links()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+def broken_links(out: Path, base_path: str = "/") -> list[tuple[str, str]]:
+    """(page, link) for every link or image address on the site's pages that
+    does not lead to a file (and anchor) of the site in `out`."""
+    broken, ids = [], {}
+
+    def anchors(page: Path) -> set[str]:
+        if page not in ids:
+            ids[page] = parse(page).ids
+        return ids[page]
+
+    for page in sorted(out.rglob("*.html")):
+        links = parse(page)
+        for url in links.urls:
+            if url.startswith(("http://", "https://", "mailto:", "data:")):
+                continue
+            path, _, fragment = url.partition("#")
+            if not path:
+                target = page
+            elif path.startswith(base_path):
+                target = out / path[len(base_path):]
+                target = target / "index.html" if path.endswith("/") else target
+            else:
+                broken.append((str(page.relative_to(out)), url))
+                continue
+            if not target.is_file() or (fragment and target.suffix == ".html" and fragment not in anchors(target)):
+                broken.append((str(page.relative_to(out)), url))
+    return broken

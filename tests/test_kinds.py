@@ -105,6 +105,7 @@ SITE = {
     "pages/about.md": "---\ntitle: 关于\nmenu: 1\n---\n关于本站。\n",
     "pages/rules.md": "---\ntitle: 评选办法\nmenu: 2\n---\n办法。\n",
     "anthologies/云和县/浮云街道.md": "---\ntitle: 汇编\neditor: 编者\n---\n前言。\n",
+    "showcases/云和县.md": "---\naccent: \"#123456\"\n---\n云和县简介。\n",
     "media/x.png": PNG,
 }
 
@@ -144,6 +145,7 @@ MUTATIONS = {
     "preface title": replace_in("anthologies/云和县/浮云街道.md", "title: 汇编", "title: 新汇编"),
     "preface text": replace_in("anthologies/云和县/浮云街道.md", "前言。", "新的前言。"),
     "preface removed": lambda c: (c / "anthologies/云和县/浮云街道.md").unlink(),
+    "showcase text": replace_in("showcases/云和县.md", "云和县简介。", "新的简介。"),
     "story added": lambda c: (c / "stories/d.md").write_text(story("丁。\n", title="丁", date="2021-01-15"), "utf-8"),
     "story removed": lambda c: (c / "stories/b.md").unlink(),
 }

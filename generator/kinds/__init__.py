@@ -15,17 +15,18 @@ from __future__ import annotations
 from ..config import Settings
 from ..models import Library
 from ..plan import Memo, PagePlan, Planning
-from . import anthologies, free_pages, home, lists, site_files, story
+from . import anthologies, free_pages, home, lists, showcases, site_files, story
 
 # Planning order is the sitemap's order; site_files lists everything planned before it.
-MODULES = (home, story, lists, anthologies, free_pages, site_files)
+MODULES = (home, showcases, story, lists, anthologies, free_pages, site_files)
 BY_KIND = {kind: module for module in MODULES for kind in module.KINDS}
 
 
 def plan_pages(library: Library, settings: Settings, memo: Memo,
-               formats: frozenset[str] = frozenset()) -> list[PagePlan]:
-    """Every page of the site, kind by kind; `formats`: extra formats asked for (e.g. "pdf")."""
-    planning = Planning(library, settings, memo, formats)
+               formats: frozenset[str] = frozenset(), county: str | None = None) -> list[PagePlan]:
+    """Every page of the site, kind by kind; `formats`: extra formats asked for
+    (e.g. "pdf"); `county`: the county of a standalone county site."""
+    planning = Planning(library, settings, memo, formats, county)
     for module in MODULES:
         planning.plans += module.plans(planning)
     return planning.plans

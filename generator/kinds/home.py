@@ -9,6 +9,8 @@ NEWEST = 10
 
 
 def plans(planning: Planning) -> list[PagePlan]:
+    if planning.county is not None:
+        return []  # a county's own site: its showcase is the home page
     lib = planning.library
     return [PagePlan("index.html", "index.html", "home", "首页", deps=(
         lib.registry_digest, planning.county_counts, tuple((k, len(v)) for k, v in planning.standard_ids.items()),

@@ -1,0 +1,50 @@
+"""County showcases (县（市、区）集中宣传): each county's page on the city
+site, counties/<slug>/; on a standalone county site it is the home page too."""
+from __future__ import annotations
+
+from ..plan import PagePlan, Planning
+
+KINDS = ("showcase",)
+FEATURED = 6
+NEWEST = 10
+PER_STANDARD = 5  # stories named under each standard; the standard's page lists them all
+
+
+def plans(planning: Planning) -> list[PagePlan]:
+    lib, digest_of = planning.library, planning.digest_of
+    by_county: dict[str, list] = {}
+    for story in lib.by_date:  # newest first
+        by_county.setdefault(story.county, []).append(story)
+    result = []
+    for county in lib.counties:
+        stories = by_county.get(county.name, [])
+        shown = _shown(stories, planning.settings.standards)
+        showcase = lib.showcases.get(county.name)
+        deps = (lib.registry_digest, planning.county_counts, showcase.digest if showcase else None,
+                tuple((key, tuple(digest_of[s.id] for s in group), count) for key, group, count in shown))
+        addresses = [("index.html", f"{county.name}首页")] if planning.county == county.name else []
+        addresses.append((f"{county.url}index.html", f"{county.name}的展示页"))
+        result += [PagePlan(address, "showcase.html", "showcase", label, key=county.name, deps=deps)
+                   for address, label in addresses]
+    return result
+
+
+def _shown(stories: list, standards) -> list[tuple[str, list, int]]:
+    """What the page lists: (part, its stories, how many there are in all)."""
+    featured = [s for s in stories if s.featured][:FEATURED]
+    parts = [("featured", featured, len(featured)), ("newest", stories[:NEWEST], len(stories))]
+    for standard in standards:
+        group = [s for s in stories if s.standard == standard.id]
+        parts.append((standard.id, group[:PER_STANDARD], len(group)))
+    return parts
+
+
+def context(plan: PagePlan, view) -> dict:
+    lib = view.library
+    county = next(c for c in lib.counties if c.name == plan.key)
+    stories = [s for s in lib.by_date if s.county == county.name]
+    parts = {key: (group, count) for key, group, count in _shown(stories, view.settings.standards)}
+    return dict(county=county, showcase=lib.showcases.get(county.name), featured=parts["featured"][0],
+                newest=parts["newest"][0], story_count=len(stories), is_home=plan.address == "index.html",
+                by_standard=[(s, *parts[s.id]) for s in view.settings.standards if parts[s.id][1]],
+                title=county.name if plan.address != "index.html" else view.settings.title)
