@@ -2,7 +2,6 @@
 import csv
 import re
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 from pathlib import Path
 
 
