@@ -8,22 +8,27 @@ from typing import Callable
 
 import jinja2
 
+from .models import BASE
 from .plan import PagePlan
 from .render import View
 
 Writer = Callable[[jinja2.Environment, View, PagePlan], bytes]
 
 
+def _page(env: jinja2.Environment, view: View, plan: PagePlan) -> str:
+    """The plan's template rendered with its context; links in story HTML get the site's base path."""
+    return env.get_template(plan.template).render(view.build(plan)).replace(BASE, view.settings.base_path)
+
+
 def _template(env: jinja2.Environment, view: View, plan: PagePlan) -> bytes:
-    """The plan's template rendered with its context, as UTF-8."""
-    return env.get_template(plan.template).render(view.build(plan)).encode("utf-8")
+    return _page(env, view, plan).encode("utf-8")
 
 
 def _pdf(env: jinja2.Environment, view: View, plan: PagePlan) -> bytes:
     """The plan's template rendered, then printed to PDF (pdf.py)."""
     from .pdf import make_pdf
 
-    page = env.get_template(plan.template).render(view.build(plan))
+    page = _page(env, view, plan)
     settings = view.settings
     return make_pdf(page, view.files, settings.base_path, settings.anthology.pdf_font, view.root)
 

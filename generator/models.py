@@ -10,6 +10,11 @@ from operator import attrgetter
 
 from .chinese import slugify
 
+# Story and page HTML is made once for every address a site may have (the city
+# site, a county site, the preview): links in it start with this, and the
+# renderer puts the site's base path in its place (formats.py).
+BASE = "/.gushihui-base./"
+
 
 @dataclass(frozen=True)
 class BranchRow:

@@ -27,7 +27,7 @@ from .encoding import read_text
 from .errors import Problem, did_you_mean, excerpt
 from .files import KINDS, outside_link, publishable
 from .markup import forget_markdown, render_markdown
-from .models import Asset, Cover, FreePage, Preface, Showcase, Story
+from .models import BASE, Asset, Cover, FreePage, Preface, Showcase, Story
 
 STORY_FIELDS = ("title", "county", "township", "branch", "date", "authors", "standard", "tags",
                 "summary", "cover", "cover_alt", "cover_caption", "featured", "draft", "id", "slug")
@@ -213,8 +213,8 @@ class _Links:
     A file outside media/ is copied next to the page that uses it, keeping its
     folders below the story's own; only publishable types may be referenced."""
 
-    def __init__(self, doc: _Document, location: str, bundle: str, base_path: str):
-        self.doc, self.bundle, self.base_path = doc, bundle, base_path
+    def __init__(self, doc: _Document, location: str, bundle: str):
+        self.doc, self.bundle = doc, bundle
         self.folder = posixpath.dirname(location)
         self.assets: list[Asset] = []
         self.sources: dict[str, str] = {}  #: output address → the file it was given to
@@ -253,9 +253,9 @@ class _Links:
             return value  # markup.sanitize keeps only inline pictures
         if (tag == "img" and attr == "src") or (attr == "href" and _attachment(value)):
             address = self.asset(value, self.doc.find_reference(value))
-            return None if address is None else self.base_path + address
+            return None if address is None else BASE + address
         if value.startswith("/") and not value.startswith("//"):
-            return self.base_path + value.lstrip("/")
+            return BASE + value.lstrip("/")
         return value
 
 
@@ -332,7 +332,7 @@ def parse_story(text: str, source: str, settings: Settings,
             hint = did_you_mean(key, names) or "；可选：" + "、".join(s.name for s in settings.standards)
             doc.fail("E309", f"未知的类别“{excerpt(key)}”{hint}", doc.line("standard"))
         standard = found.id if found else None
-    links = _Links(doc, location or source, f"stories/{slug}", settings.base_path)
+    links = _Links(doc, location or source, f"stories/{slug}")
     cover = None
     if doc.data.get("cover"):
         ref, alt = doc.string("cover"), doc.string("cover_alt")
@@ -372,7 +372,7 @@ def parse_page(text: str, source: str, settings: Settings,
     if menu is not None and (isinstance(menu, bool) or not isinstance(menu, int)):
         doc.fail("E304", f"“menu”应为整数（菜单中的顺序），现在是 {_show(menu)}", doc.line("menu"))
         menu = None
-    links = _Links(doc, location or source, slug, settings.base_path)
+    links = _Links(doc, location or source, slug)
     rendered = render_markdown(doc.body, links.resolve)
     if doc.failed:
         return None, doc.problems
@@ -394,7 +394,7 @@ def parse_preface(text: str, source: str, settings: Settings,
     if year is not None and (isinstance(year, bool) or not str(year).isdigit() or not 1949 <= int(year) <= 2100):
         doc.fail("E304", f"“year”应为年份，如 2024，现在是 {_show(year)}", doc.line("year"))
         year = None
-    links = _Links(doc, location, f"anthologies/{slugify(county)}/{slugify(township)}", settings.base_path)
+    links = _Links(doc, location, f"anthologies/{slugify(county)}/{slugify(township)}")
     rendered = render_markdown(doc.body, links.resolve)
     if doc.failed:
         return None, doc.problems
@@ -411,7 +411,7 @@ def parse_showcase(text: str, source: str, settings: Settings,
     doc = _Document(text, source, SHOWCASE_FIELDS, head_required=False)
     if doc.failed:
         return None, doc.problems
-    links = _Links(doc, location, f"counties/{slugify(county)}", settings.base_path)
+    links = _Links(doc, location, f"counties/{slugify(county)}")
     banner = None
     if doc.data.get("banner"):
         ref, alt = doc.string("banner"), doc.string("banner_alt")

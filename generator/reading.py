@@ -54,8 +54,8 @@ def read_all_stories(content: Path, found: Scan, settings: Settings, jobs: int, 
 def _parse_all(content: Path, files: dict, settings: Settings, jobs: int, progress: Progress | None,
                cache: Cache | None) -> list[tuple]:
     locations = sorted(k for k in files if is_text(k, "stories/"))
-    # What parsing depends on besides the text: links carry the base path, standards are resolved.
-    value = (__version__, str(content), settings.base_path, settings.standards)
+    # What parsing depends on besides the text: the standards are resolved (links carry no base path).
+    value = (__version__, str(content), settings.standards)
     parse_fp = hashlib.blake2b(repr(value).encode(), digest_size=12).hexdigest()
     results: list = [None] * len(locations)
     todo: list[int] = []

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from generator.models import BASE
 from generator.reader import parse_page, parse_story
 
 HEAD = "---\ntitle: 民情地图\ncounty: 云和县\ntownship: 浮云街道\nbranch: 中山村党支部\ndate: 2017-03-15\n"
@@ -100,14 +101,24 @@ def test_images_in_body_follow_the_path_rules_with_lines(settings):
     # the body starts on line 9 (7 frontmatter lines + closing --- + blank line)
     assert codes(problems) == [("E313", 15), ("E311", 17)]
     s, problems = story(body="![图](/media/a.jpg) ![近](b.jpg)", settings=settings)
-    assert 'src="/media/a.jpg"' in s.html and 'src="/stories/fuyun-map/b.jpg"' in s.html
+    assert f'src="{BASE}media/a.jpg"' in s.html and f'src="{BASE}stories/fuyun-map/b.jpg"' in s.html
 
 
-def test_links_and_images_carry_the_base_path():
-    from generator.config import parse_settings
-    sub, _ = parse_settings('title="t"\ncity="c"\nbase_url="https://x.org/gsh/"\n')
-    s, _ = story(body="[关于](/about/) ![图](/media/a.jpg) [外](https://gov.cn/)", settings=sub)
-    assert 'href="/gsh/about/"' in s.html and 'src="/gsh/media/a.jpg"' in s.html and 'href="https://gov.cn/"' in s.html
+def test_links_and_images_get_the_base_path_when_a_page_is_rendered(tmp_path):
+    """The parse is the same for every address the site may have; a page gets its site's base path."""
+    from conftest import make_site
+    from conftest import story as story_text
+    from generator.build import Options, build
+
+    body = "[关于](/about/) ![图](/media/a.jpg) [外](https://gov.cn/)"
+    s, _ = story(body=body)
+    assert f'href="{BASE}about/"' in s.html and f'src="{BASE}media/a.jpg"' in s.html
+    content = make_site(tmp_path, {"site.toml": 'title="t"\ncity="c"\nbase_url="https://x.org/gsh/"\n',
+                                   "stories/s.md": story_text(body), "media/a.jpg": b"jpg"})
+    assert build(Options(content=content, out=tmp_path / "out", jobs=1)).written
+    page = (tmp_path / "out/stories/s/index.html").read_text(encoding="utf-8")
+    assert 'href="/gsh/about/"' in page and 'src="/gsh/media/a.jpg"' in page and 'href="https://gov.cn/"' in page
+    assert BASE not in page
 
 
 @pytest.mark.parametrize("payload, forbidden", [
@@ -170,7 +181,7 @@ def test_inline_markup_still_works_where_present(settings):
     body = "纯中文段落，没有任何标记。\n\n见[关于本站](/about/)和`代码`，A&B，<b>粗</b>，第一行  \n第二行。"
     s, _ = story(body=body, settings=settings)
     assert "<p>纯中文段落，没有任何标记。</p>" in s.html
-    assert '<a href="/about/">关于本站</a>' in s.html and "<code>代码</code>" in s.html
+    assert f'<a href="{BASE}about/">关于本站</a>' in s.html and "<code>代码</code>" in s.html
     assert "A&amp;B" in s.html and "<b>粗</b>" in s.html and "<br>" in s.html
 
 

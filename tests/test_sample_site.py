@@ -154,3 +154,20 @@ def test_accessibility_landmarks(sample):
     assert '<a class="skip-link" href="#main">' in html and '<main id="main"' in html
     assert '<nav class="site-nav" aria-label="主导航">' in html and "<header" in html and "<footer" in html
     assert 'alt="' in html and 'name="viewport"' in html
+
+
+def test_every_county_of_the_sample_is_a_site_of_its_own(tmp_path):
+    from urllib.parse import urlsplit
+
+    from generator.build import Options, build
+    from generator.config import load_settings
+
+    report = build(Options(content=CONTENT, out=tmp_path / "counties", all_counties=True, jobs=1))
+    assert report.written and report.problems == [], [str(p) for p in report.problems]
+    counties = {r["county"] for r in csv.DictReader(open(CONTENT / "org.csv", encoding="utf-8"))}
+    base = urlsplit(load_settings(CONTENT)[0].base_url).path
+    for county in counties:
+        out = tmp_path / "counties" / slugify(county)
+        assert (out / "index.html").is_file() and broken_links(out, f"{base}{slugify(county)}/") == [], county
+        others = counties - {county}
+        assert not any(other in (out / "index.html").read_text(encoding="utf-8") for other in others)
