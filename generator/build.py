@@ -30,7 +30,7 @@ from .models import Library
 from .output import Claims, OutputLock, Staging, mark_collection, read_marker, recover
 from .plan import PagePlan
 from .reader import parse_preface, parse_showcase
-from .reading import Scan, read_all_pages, read_all_stories
+from .reading import Scan, read_all_pages, read_all_stories, read_ratings
 from .registry import load_registry
 from .render import Theme, find_theme
 from .session import Session
@@ -145,6 +145,11 @@ def load_site(options: Options, report: Report, session: Session, progress: Prog
     library, problems = build_library(registry, stories, pages, options.drafts, str(content / "org.csv"), session,
                                       prefaces, showcases)
     report.problems += problems
+    key = (files.get("ratings/judges.csv"), files.get("ratings/scores.csv"), settings.rating,
+           tuple((s.id, s.county, s.township, s.draft) for s in stories))
+    ratings, problems = session.last("ratings", key, lambda: read_ratings(content, files, stories, settings.rating))
+    report.problems += problems
+    library = replace(library, ratings=ratings)
     timer.lap("library")
     if theme is None or not usable:
         return None

@@ -63,6 +63,7 @@ class Rating:
     min_judges: int = 3
     recuse: str = "county"
     awards: tuple[Award, ...] = DEFAULT_AWARDS
+    publish: bool = True  #: False: scores stay off the public site (check still prints them)
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ class Settings:
 
 TOP_KEYS = {"title", "city", "base_url", "language", "theme", "description", "footer",
             "standards", "coverage", "rating", "anthology", "counties"}
-RATING_KEYS = {"criteria", "trim_from", "min_judges", "recuse", "awards"}
+RATING_KEYS = {"criteria", "trim_from", "min_judges", "recuse", "awards", "publish"}
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _THEME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
@@ -277,9 +278,16 @@ def _rating(c: _Checker, value: Any) -> Rating:
     if recuse not in ("county", "township", "none"):
         c.problem("E103", "recuse", f"rating.recuse 只能是 \"county\"、\"township\" 或 \"none\"，现在是 {recuse!r}")
         recuse = "county"
+    publish = value.get("publish", True)
+    if not isinstance(publish, bool):
+        c.problem("E103", "publish", f"rating.publish 只能是 true 或 false，现在是 {excerpt(repr(publish))}")
+        publish = True
+    ids = [k.id for k in criteria]
+    if len(set(ids)) != len(ids) or any(i in ("story", "judge", "comment") for i in ids):
+        c.problem("E103", "criteria", "rating.criteria 的 id 不能重复，也不能是 story、judge 或 comment")
     return Rating(criteria=criteria, trim_from=c.number(value, "trim_from", 5, 3, 1000, "rating.", integer=True),
                   min_judges=c.number(value, "min_judges", 3, 1, 1000, "rating.", integer=True),
-                  recuse=recuse, awards=awards)
+                  recuse=recuse, awards=awards, publish=publish)
 
 
 def load_settings(content: Path) -> tuple[Settings | None, list[Problem]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 from operator import attrgetter
 
 from .chinese import slugify
@@ -208,6 +209,7 @@ class Library:
     neighbours: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  #: id → (prev, next) in its township
     prefaces: dict[tuple[str, str], Preface] = field(default_factory=dict)  #: (county, township) → its preface
     showcases: dict[str, Showcase] = field(default_factory=dict)  #: county → its introduction
+    ratings: Any = None  #: ratings.Ratings of the judges' scores, None without content/ratings/
 
     def coverage(self) -> tuple[int, int]:
         """(branches with at least one story, all branches)."""

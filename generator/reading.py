@@ -12,10 +12,11 @@ from typing import Callable
 from . import __version__
 from .cache import Cache, CacheError, Entry
 from .chinese import remember_slugs
-from .config import Settings
+from .config import Rating, Settings
 from .encoding import read_text
 from .errors import Problem
 from .models import Story
+from .ratings import Ratings, parse_judges, parse_scores, rate
 from .reader import digest, parse_page, read_page, unavailable_assets
 from .workers import read_stories
 
@@ -101,3 +102,29 @@ def read_all_pages(content: Path, found: Scan, settings: Settings, folder: str =
         if page is not None:
             pages.append(page)
     return pages, problems
+
+
+def read_ratings(content: Path, files: dict, stories: list[Story],
+                 rating: Rating) -> tuple[Ratings | None, list[Problem]]:
+    """ratings/judges.csv and ratings/scores.csv → the results; None without either."""
+    names = ("ratings/judges.csv", "ratings/scores.csv")
+    if not any(n in files for n in names):
+        return None, []
+    texts, problems = [], []
+    for name in names:
+        if name not in files:
+            problems.append(Problem("E330", f"有评分就要有 {name}", str(content / name)))
+            texts.append(None)
+            continue
+        text, more = read_text(content / name)
+        problems += more
+        texts.append(text)
+    if None in texts:
+        return None, problems
+    judges, more = parse_judges(texts[0], str(content / names[0]))
+    problems += more
+    scores, more = parse_scores(texts[1], rating.criteria, str(content / names[1]))
+    problems += more
+    info = {s.id: (s.county, s.township, s.draft) for s in stories}
+    ratings, more = rate(judges, scores, info, rating, str(content / names[1]))
+    return ratings, problems + more

@@ -1,0 +1,219 @@
+"""Judging (全市集中展评): judges.csv and scores.csv → ranked results, exactly.
+
+Pure functions, no disk. Scores are read as exact decimals (fractions), so a
+mean, a rank or an award never depends on floating-point rounding. A score is
+shown with two decimals, rounded half up (四舍五入), and ranked by its full value.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from fractions import Fraction
+
+from .config import Rating
+from .errors import Problem, did_you_mean, excerpt
+
+
+@dataclass(frozen=True)
+class Judge:
+    id: str
+    name: str
+    county: str = ""
+    township: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Score:
+    story: str
+    judge: str
+    values: tuple[Fraction, ...]  #: one per criterion, in the rubric's order
+    line: int
+
+    @property
+    def total(self) -> Fraction:
+        return sum(self.values, Fraction(0))
+
+
+@dataclass(frozen=True)
+class Result:
+    story: str
+    score: Fraction | None  #: None: not rated (fewer valid scores than min_judges)
+    valid: int  #: valid scores (recused ones are void)
+    counted: int  #: scores the score is the mean of (after trimming)
+    trimmed: bool  #: one highest and one lowest total dropped
+    criteria: tuple[Fraction, ...] = ()  #: mean of each criterion over the counted scores
+    recused: tuple[str, ...] = ()  #: judges whose scores on this story are void
+    rank: int | None = None
+    award: str | None = None
+
+    @property
+    def shown(self) -> str:
+        return two_decimals(self.score) if self.score is not None else ""
+
+
+@dataclass(frozen=True)
+class Ratings:
+    results: dict[str, Result]  #: story id → result: rated by rank (ties by id), then not rated
+    judges: tuple[tuple[Judge, int], ...]  #: each judge and how many valid scores the judge gave
+    recusals: tuple[tuple[str, str], ...]  #: (story id, judge id) of every void score
+    method: str  #: how the scores were combined, in words
+
+    @property
+    def rated(self) -> list[Result]:
+        return [r for r in self.results.values() if r.score is not None]
+
+
+def two_decimals(value: Fraction) -> str:
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return str((Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.01"), ROUND_HALF_UP))
+
+
+def _rows(text: str, name: str, required: tuple[str, ...]) -> tuple[list[str], list[tuple[int, dict]], list[Problem]]:
+    """(header, [(line, row)]) of a CSV; E330 naming every missing column."""
+    reader = csv.reader(io.StringIO(text))
+    header = [h.strip().lower() for h in next(reader, [])]
+    missing = [c for c in required if c not in header]
+    if missing:
+        return header, [], [Problem("E330", f"缺少列 {'、'.join(missing)}；第一行应为列名：{','.join(required)}", name, 1)]
+    rows = []
+    for cells in reader:
+        if any(c.strip() for c in cells):
+            rows.append((reader.line_num, {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}))
+    return header, rows, []
+
+
+def parse_judges(text: str, name: str = "judges.csv") -> tuple[list[Judge], list[Problem]]:
+    """Pure: judges.csv (id,name[,county][,township]) → judges in file order."""
+    _, rows, problems = _rows(text, name, ("id", "name"))
+    judges, seen = [], {}
+    for line, row in rows:
+        jid = row["id"]
+        if not jid or jid in seen:
+            problems.append(Problem("E336", f"评委编号“{excerpt(jid)}”已在第 {seen[jid]} 行使用" if jid else
+                                    "评委编号（id）为空", name, line))
+            continue
+        seen[jid] = line
+        judges.append(Judge(jid, row["name"], row.get("county", ""), row.get("township", ""), line))
+    return judges, problems
+
+
+def parse_scores(text: str, criteria, name: str = "scores.csv") -> tuple[list[Score], list[Problem]]:
+    """Pure: scores.csv (story, judge, one column per criterion id) → scores;
+    a row with a bad value, or a repeated (story, judge) pair, is left out."""
+    _, rows, problems = _rows(text, name, ("story", "judge", *(c.id for c in criteria)))
+    scores, seen = [], {}
+    for line, row in rows:
+        values, bad = [], False
+        for c in criteria:
+            raw = row[c.id]
+            try:
+                value = Fraction(Decimal(raw))
+            except (InvalidOperation, ValueError):
+                value = None
+            if value is None or not 0 <= value <= c.max:
+                problems.append(Problem("E333", f"“{c.name}”的分数“{excerpt(raw)}”应为 0 到 {c.max} 之间的数", name, line))
+                bad = True
+            values.append(value)
+        key = (row["story"], row["judge"])
+        if key in seen:
+            problems.append(Problem("E334", f"评委 {excerpt(key[1])} 对故事 {excerpt(key[0])} 的评分已在第 {seen[key]} 行", name, line))
+            continue
+        seen[key] = line
+        if not bad:
+            scores.append(Score(key[0], key[1], tuple(values), line))
+    return scores, problems
+
+
+def rate(judges: list[Judge], scores: list[Score], stories: dict[str, tuple[str, str, bool]], rating: Rating,
+         scores_file: str = "scores.csv") -> tuple[Ratings, list[Problem]]:
+    """Pure: the results of every published story. `stories`: id → (county,
+    township, draft) of every story read, drafts included (a draft's score is E335)."""
+    by_id, problems = {j.id: j for j in judges}, []
+    valid: dict[str, list[tuple[Score, Judge]]] = {}
+    recusals, given = [], dict.fromkeys(by_id, 0)
+    for s in scores:
+        if s.story not in stories:
+            problems.append(Problem("E331", f"没有编号为“{excerpt(s.story)}”的故事{did_you_mean(s.story, stories)}",
+                                    scores_file, s.line))
+        elif s.judge not in by_id:
+            problems.append(Problem("E332", f"judges.csv 里没有评委“{excerpt(s.judge)}”{did_you_mean(s.judge, by_id)}",
+                                    scores_file, s.line))
+        elif stories[s.story][2]:
+            problems.append(Problem("E335", f"故事“{excerpt(s.story)}”是草稿，不参加评分", scores_file, s.line))
+        elif _recused(by_id[s.judge], stories[s.story], rating.recuse):
+            recusals.append((s.story, s.judge))
+        else:
+            valid.setdefault(s.story, []).append((s, by_id[s.judge]))
+            given[s.judge] += 1
+    order = {j.id: i for i, j in enumerate(judges)}
+    results = {i: _result(i, valid.get(i, []), [j for s, j in recusals if s == i], rating, order)
+               for i, (_, _, draft) in sorted(stories.items()) if not draft}
+    ranked = _ranked(list(results.values()), rating)
+    return Ratings({r.story: r for r in ranked}, tuple((j, given[j.id]) for j in judges), tuple(sorted(recusals)),
+                   method(rating)), problems
+
+
+def _recused(judge: Judge, story: tuple[str, str, bool], rule: str) -> bool:
+    county, township, _ = story
+    if rule == "county":
+        return bool(judge.county) and judge.county == county
+    if rule == "township":
+        return bool(judge.township) and judge.township == township and judge.county in ("", county)
+    return False
+
+
+def _result(story: str, scored: list[tuple[Score, Judge]], recused: list[str], rating: Rating,
+            order: dict[str, int]) -> Result:
+    counted = [s for s, _ in scored]
+    trimmed = len(counted) >= rating.trim_from
+    if trimmed:  # one highest and one lowest; among equal totals, the first judge's (judges.csv order)
+        by_total = sorted(counted, key=lambda s: (s.total, order[s.judge]))
+        low = by_total[0]
+        high = max(counted, key=lambda s: (s.total, -order[s.judge]))
+        counted = [s for s in counted if s is not low and s is not high]
+    if len(scored) < rating.min_judges:
+        return Result(story, None, len(scored), 0, False, recused=tuple(recused))
+    n = len(counted)
+    criteria = tuple(sum((s.values[k] for s in counted), Fraction(0)) / n for k in range(len(rating.criteria)))
+    return Result(story, sum(criteria, Fraction(0)), len(scored), n, trimmed, criteria, tuple(recused))
+
+
+def _ranked(results: list[Result], rating: Rating) -> list[Result]:
+    """Rated results by score, equal scores sharing a rank (1, 2, 2, 4), with
+    their awards; then the rest. Each award has a quota of the rated stories
+    (its share, rounded half up) and takes the next places down the ranking;
+    stories tied with its last one get it too, and the next award starts below them."""
+    rated = sorted((r for r in results if r.score is not None), key=lambda r: (-r.score, r.story))
+    ranks: list[int] = []
+    for position, r in enumerate(rated, 1):
+        ranks.append(ranks[-1] if ranks and rated[position - 2].score == r.score else position)
+    awards: list[str | None] = [None] * len(rated)
+    start = 0
+    for award in rating.awards:
+        quota = int(Fraction(str(award.share)) * len(rated) + Fraction(1, 2))
+        end = min(start + quota, len(rated))
+        while 0 < end < len(rated) and end > start and rated[end].score == rated[end - 1].score:
+            end += 1
+        awards[start:end] = [award.name] * (end - start)
+        start = end
+    out = [Result(**{**r.__dict__, "rank": rank, "award": award}) for r, rank, award in zip(rated, ranks, awards)]
+    return out + sorted((r for r in results if r.score is None), key=lambda r: r.story)
+
+
+def method(rating: Rating) -> str:
+    """How the scores are combined, in words, from the settings."""
+    criteria = "、".join(f"{c.name}（{c.max} 分）" for c in rating.criteria)
+    full = sum(c.max for c in rating.criteria)
+    recuse = {"county": "评委不给本县（市、区）的故事评分，这样的评分作废（回避）。",
+              "township": "评委不给本乡镇（街道）的故事评分，这样的评分作废（回避）。", "none": ""}[rating.recuse]
+    awards = "、".join(f"{a.name} {float(Fraction(str(a.share)) * 100):g}%" for a in rating.awards)
+    return (f"每位评委按{criteria}打分，合计满分 {full} 分。{recuse}"
+            f"一个故事的有效评分达到 {rating.trim_from} 个时，去掉一个最高分和一个最低分后取平均；"
+            f"不足 {rating.trim_from} 个时取全部有效评分的平均；少于 {rating.min_judges} 个时不评定。"
+            f"得分保留两位小数（四舍五入），排名按未经四舍五入的得分，得分相同名次相同。"
+            f"奖项按已评定故事数的比例从高到低依次评出：{awards}（名额四舍五入），"
+            "与某一奖项最后一名同分的故事获同一奖项，下一奖项从其后开始。")
