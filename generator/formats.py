@@ -4,6 +4,8 @@ kind can so write several files from one context (a web page and its PDF).
 """
 from __future__ import annotations
 
+import csv
+import io
 from typing import Callable
 
 import jinja2
@@ -33,7 +35,14 @@ def _pdf(env: jinja2.Environment, view: View, plan: PagePlan) -> bytes:
     return make_pdf(page, view.files, settings.base_path, settings.anthology.pdf_font, view.root)
 
 
-FORMATS: dict[str, Writer] = {"html": _template, "xml": _template, "text": _template, "pdf": _pdf}
+def _csv(env: jinja2.Environment, view: View, plan: PagePlan) -> bytes:
+    """The context's rows as CSV for Excel: UTF-8 with a byte-order mark, CRLF line ends."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(view.build(plan)["rows"])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+FORMATS: dict[str, Writer] = {"html": _template, "xml": _template, "text": _template, "pdf": _pdf, "csv": _csv}
 
 
 def write(env: jinja2.Environment, view: View, plan: PagePlan) -> bytes:

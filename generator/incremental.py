@@ -21,7 +21,7 @@ from .errors import Problem
 from .models import Library
 from .output import read_marker
 from .plan import PagePlan
-from .render import Theme, make_environment, template_fingerprints
+from .render import Theme, make_environment, site_nav, template_fingerprints
 from .session import Session
 
 
@@ -35,8 +35,7 @@ def fingerprints(theme: Theme, settings: Settings, library: Library, plans: list
     key = tuple(sorted((str(d), name, stat) for d in theme.template_dirs for name, stat in scan(d).items()))
     templates = session.last("templates", (key, theme),
                              lambda: template_fingerprints(make_environment(theme, settings)))
-    menu = [(p.slug, p.title, p.menu) for p in library.pages if p.menu is not None]
-    common = digest((__version__, settings, menu))
+    common = digest((__version__, settings, site_nav(library, settings)))
     prefix = {name: digest((common, fp)) for name, fp in templates.items()}
     missing = digest((common, None))  # a template the theme lacks: rendering reports it
     return {p.address: prefix.get(p.template, missing) + p.fingerprint for p in plans}

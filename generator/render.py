@@ -14,12 +14,14 @@ from markupsafe import Markup
 from .chinese import format_date, reading_minutes
 from .config import Settings
 from .errors import Problem, did_you_mean
-from .kinds import BY_KIND, anthologies, lists, site_files
+from .kinds import BY_KIND, anthologies, lists, ratings, site_files
 from .models import Library, Story
+from .ratings import two_decimals
 from .plan import PagePlan
 
 # Addresses of the pages there is one of, for templates: no template spells an address.
-ADDRESSES = {"home": "", "counties": lists.URL, "feed": site_files.FEED, "sitemap": site_files.SITEMAP}
+ADDRESSES = {"home": "", "counties": lists.URL, "feed": site_files.FEED, "sitemap": site_files.SITEMAP,
+             "ratings": ratings.URL, "results_csv": f"{ratings.URL}results.csv"}
 
 BUILTIN_THEMES = Path(__file__).resolve().parent.parent / "themes"
 
@@ -87,7 +89,8 @@ def make_environment(theme: Theme, settings: Settings, templates_cache: Path | N
         url=lambda path="": base_path + path.lstrip("/"),
         abs_url=lambda path="": base_url + path.lstrip("/"),
     )
-    env.filters.update(cn_date=format_date, reading_minutes=reading_minutes, css_string=css_string)
+    env.filters.update(cn_date=format_date, reading_minutes=reading_minutes, css_string=css_string,
+                       two_decimals=two_decimals)
     return env
 
 
@@ -129,6 +132,15 @@ def template_fingerprints(env: jinja2.Environment) -> dict[str, str]:
             for n in names}
 
 
+def site_nav(library: Library, settings: Settings) -> list[tuple[str, str]]:
+    """The menu on every page: (label, address)."""
+    menu = sorted((p for p in library.pages if p.menu is not None), key=lambda p: (p.menu, p.slug))
+    nav = [("首页", ""), ("县（市、区）", lists.URL), ("乡镇汇编", anthologies.URL)]
+    if ratings.published(library, settings) is not None:
+        nav.append(("展评结果", ratings.URL))
+    return nav + [(p.title, p.url) for p in menu]
+
+
 class View:
     """What every page's context is made from: the library, the settings and
     the lookups all kinds use, made once per render. `build(plan)` is the one
@@ -142,9 +154,7 @@ class View:
         self.tag_by_name = {t.name: t for t in library.tags}
         self.standard_by_id = {s.id: s for s in settings.standards}
         self.townships = {(c.name, t.name): (c, t) for c in library.counties for t in c.townships}
-        menu = sorted((p for p in library.pages if p.menu is not None), key=lambda p: (p.menu, p.slug))
-        self.nav = [("首页", ""), ("县（市、区）", lists.URL), ("乡镇汇编", anthologies.URL)] + \
-            [(p.title, p.url) for p in menu]
+        self.nav = site_nav(library, settings)
 
     @cached_property
     def standard_counts(self) -> dict[str, int]:

@@ -200,6 +200,11 @@ def test_every_option_that_shapes_the_output_defeats_the_quick_check():
 def test_a_new_folder_of_inputs_is_seen(site):
     tiny, out, rebuild = site
     (tiny / "ratings").mkdir()
-    (tiny / "ratings" / "scores.csv").write_text("story,judge\n", encoding="utf-8")
-    assert not rebuild().unchanged
+    (tiny / "ratings" / "judges.csv").write_text("id,name\nJ1,甲\n", encoding="utf-8")
+    (tiny / "ratings" / "scores.csv").write_text("story,judge,theme,truth,impact,writing\n", encoding="utf-8")
+    report = rebuild()
+    assert not report.unchanged and (out / "ratings/index.html").is_file()
+    (tiny / "ratings" / "scores.csv").write_text("story,judge,theme,truth,impact,writing\nyantou,J1,30,30,20,20\n",
+                                                 encoding="utf-8")
+    assert not rebuild().unchanged  # an edit of the scores is seen too, and the pages equal a fresh build
 

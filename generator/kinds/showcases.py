@@ -3,6 +3,7 @@ site, counties/<slug>/; on a standalone county site it is the home page too."""
 from __future__ import annotations
 
 from ..plan import PagePlan, Planning
+from .ratings import URL as RATINGS, published
 
 KINDS = ("showcase",)
 FEATURED = 6
@@ -21,12 +22,25 @@ def plans(planning: Planning) -> list[PagePlan]:
         shown = _shown(stories, planning.settings.standards)
         showcase = lib.showcases.get(county.name)
         deps = (lib.registry_digest, planning.county_counts, showcase.digest if showcase else None,
-                tuple((key, tuple(digest_of[s.id] for s in group), count) for key, group, count in shown))
+                tuple((key, tuple(digest_of[s.id] for s in group), count) for key, group, count in shown),
+                tuple(_ranking(lib, planning.settings, stories)))
         addresses = [("index.html", f"{county.name}首页")] if planning.county == county.name else []
         addresses.append((f"{county.url}index.html", f"{county.name}的展示页"))
         result += [PagePlan(address, "showcase.html", "showcase", label, key=county.name, deps=deps)
                    for address, label in addresses]
     return result
+
+
+RANKED = 10  # of the county's ranking on its showcase
+
+
+def _ranking(lib, settings, stories: list) -> list:
+    """(result, story) of the county's best rated stories, if ratings are published."""
+    ratings = published(lib, settings)
+    if ratings is None:
+        return []
+    ids = {s.id: s for s in stories}
+    return [(r, ids[i]) for i, r in ratings.results.items() if i in ids and r.score is not None][:RANKED]
 
 
 def _shown(stories: list, standards) -> list[tuple[str, list, int]]:
@@ -47,4 +61,5 @@ def context(plan: PagePlan, view) -> dict:
     return dict(county=county, showcase=lib.showcases.get(county.name), featured=parts["featured"][0],
                 newest=parts["newest"][0], story_count=len(stories), is_home=plan.address == "index.html",
                 by_standard=[(s, *parts[s.id]) for s in view.settings.standards if parts[s.id][1]],
+                ranking=_ranking(lib, view.settings, stories), ranking_url=f"{RATINGS}{county.slug}/",
                 title=county.name if plan.address != "index.html" else view.settings.title)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..plan import PagePlan, Planning
+from .ratings import scorecard
 
 KINDS = ("story",)
 
@@ -15,12 +16,13 @@ def plans(planning: Planning) -> list[PagePlan]:
     neighbours, result = planning.library.neighbours, []
     for story in planning.library.stories.values():
         before, after = neighbours[story.id]
-        key = (story.digest, digest(before), digest(after), story.source)  # the source names the file in messages
+        card = scorecard(planning.library, planning.settings, story.id)
+        key = (story.digest, digest(before), digest(after), card, story.source)  # the source names the file
         plan = known.get(key)
         if plan is None:
             plan = known[key] = PagePlan(f"{story.url}index.html", "story.html", "story",
                                          f"故事“{story.title}”（{story.source}）", key=story.id, file=story.source,
-                                         deps=key[:3], lastmod=story.date.isoformat())
+                                         deps=key[:4], lastmod=story.date.isoformat())
         result.append(plan)
     return result
 
@@ -34,4 +36,5 @@ def context(plan: PagePlan, view) -> dict:
     return dict(story=story, county=county, township=town, branch=branch, title=story.title,
                 standard=view.standard_by_id.get(story.standard),
                 tags=[view.tag_by_name[t] for t in story.tags if t in view.tag_by_name],
-                prev=lib.stories[before] if before else None, next=lib.stories[after] if after else None)
+                prev=lib.stories[before] if before else None, next=lib.stories[after] if after else None,
+                result=scorecard(lib, view.settings, story.id), criteria=view.settings.rating.criteria)
