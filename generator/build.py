@@ -150,6 +150,7 @@ def load_site(options: Options, report: Report, session: Session, progress: Prog
     ratings, problems = session.last("ratings", key, lambda: read_ratings(content, files, stories, settings.rating))
     report.problems += problems
     library = replace(library, ratings=ratings)
+    timer.lap("ratings")
     timer.lap("library")
     if theme is None or not usable:
         return None

@@ -197,8 +197,21 @@ def _cmd_check(args) -> int:
         elif args.min_coverage is not None:
             print("没有 org.csv，无法计算覆盖率。", file=sys.stderr)
             failed = True
+    if site is not None and site.library.ratings is not None and not site.settings.rating.publish:
+        _print_ranking(site.library)
     print(("检查未通过：" if failed else "检查通过：") + _counts(report) + "。", file=sys.stderr if failed else sys.stdout)
     return 1 if failed else 0
+
+
+def _print_ranking(library) -> None:
+    """For the committee while the results are not published ([rating] publish = false)."""
+    print("展评排名（未公开）：名次、得分、奖项、故事、县（市、区）、乡镇（街道）、党支部")
+    for result in library.ratings.results.values():
+        story = library.stories.get(result.story)
+        if story is not None:
+            rank = result.rank or "未评定"
+            print(f"{rank}\t{result.shown or '-'}\t{result.award or '-'}\t{story.title}\t{story.county}\t"
+                  f"{story.township}\t{story.branch}")
 
 
 def _cmd_new_story(args) -> int:

@@ -1,5 +1,6 @@
 """Scoring by hand-computed cases: recusal, trimming, not rated, ties in score
 and at an award's edge, exact decimals; and the CSV files' mistakes."""
+import re
 from fractions import Fraction
 
 from generator.config import Rating
@@ -98,3 +99,66 @@ def test_file_mistakes_are_named_with_their_lines():
     assert [(p.code, p.line) for p in more] == [("E331", 6), ("E335", 7), ("E332", 8)]
     _, problems = parse_scores("story,judge,theme,truth\n", RUBRIC.criteria, "scores.csv")
     assert [(p.code, p.line) for p in problems] == [("E330", 1)] and "impact、writing" in problems[0].message
+
+
+# The same review as a site: the pages, the scorecards, the CSV and the committee's check -------------
+
+def review_site(tmp_path, publish=True):
+    from conftest import make_site, story
+
+    counties = {"云和县": ("浮云街道", "中山村党支部"), "莲都区": ("碧湖镇", "堰头村党支部"),
+                "青田县": ("方山乡", "龙现村党支部"), "庆元县": ("屏都街道", "城东社区党支部")}
+    org = "county,county_code,township,township_code,branch,branch_code\n" + "".join(
+        f"{c},,{t},,{b},\n" for c, (t, b) in counties.items())
+    files = {"org.csv": org,
+             "site.toml": 'title = "测试站"\ncity = "丽水市"\nbase_url = "/"\n'
+                          + ("" if publish else "[rating]\npublish = false\n"),
+             "ratings/judges.csv": "id,name,county\n" + "".join(f"{j.id},{j.name},{j.county}\n" for j in JUDGES),
+             "ratings/scores.csv": "story,judge,theme,truth,impact,writing\n" + "".join(
+                 f"{s.story},{s.judge},{','.join(str(float(v)) if v.denominator != 1 else str(v) for v in s.values)}\n"
+                 for s in SCORES)}
+    for sid, (county, _, _) in STORIES.items():
+        if sid != "draft":
+            county = county or "庆元县"
+            township, branch = counties[county]
+            files[f"stories/{sid}.md"] = story(title=f"故事{sid}", county=county, township=township, branch=branch)
+    return make_site(tmp_path, files)
+
+
+def test_the_pages_show_the_hand_computed_numbers(tmp_path):
+    import csv
+
+    from generator.build import Options, build
+
+    content = review_site(tmp_path)
+    report = build(Options(content=content, out=tmp_path / "out", jobs=1))
+    assert report.written and report.problems == [], [str(p) for p in report.problems]
+    out = tmp_path / "out"
+    page = (out / "ratings/index.html").read_text(encoding="utf-8")
+    rows = re.findall(r"<tr><td>(\d+)</td><td><a [^>]+>(故事s\d)</a></td><td>[^<]*</td><td>[^<]*</td><td>[^<]*</td>"
+                      r'<td class="num">([\d.]+)</td><td>([^<]*)</td></tr>', page)
+    assert rows == [("1", "故事s1", "85.00", "一等奖"), ("1", "故事s4", "85.00", "一等奖"), ("3", "故事s2", "81.00", "二等奖"),
+                    ("4", "故事s6", "80.33", "三等奖"), ("5", "故事s7", "80.01", "三等奖"), ("6", "故事s5", "71.00", "")]
+    assert "故事s3</a>（2 个有效评分）" in page and "去掉一个最高分和一个最低分后取平均" in page
+    card = (out / "stories/s1/index.html").read_text(encoding="utf-8")
+    assert "<strong>85.00</strong> 分 · 第 1 名 · 一等奖" in card and "25.33" in card and "25.67" in card
+    assert "1 个评分因回避作废" in card and "取 3 个的平均" in card
+    data = (out / "ratings/results.csv").read_bytes()
+    assert data.startswith("\ufeff".encode()) and b"\r\n" in data
+    table = list(csv.reader(data.decode("utf-8-sig").splitlines()))
+    assert [r[0] for r in table[1:]] == ["1", "1", "3", "4", "5", "6", "未评定"] and table[1][5] == "85.00"
+
+
+def test_unpublished_results_stay_off_the_site_but_check_prints_them(tmp_path, capsys):
+    from generator.build import Options, build
+    from generator.cli import main
+
+    content = review_site(tmp_path, publish=False)
+    assert build(Options(content=content, out=tmp_path / "out", jobs=1)).written
+    out = tmp_path / "out"
+    assert not (out / "ratings").exists()
+    everything = "".join(p.read_text(encoding="utf-8") for p in out.rglob("*.html"))
+    assert "85.00" not in everything and "展评结果" not in everything and "一等奖" not in everything
+    assert main(["check", "--content", str(content)]) == 0
+    printed = capsys.readouterr().out
+    assert "1\t85.00\t一等奖\t故事s1" in printed and "未评定\t-\t-\t故事s3" in printed
