@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
+from .blind import write_key, write_packet
 from .cache import cache_path
 from .changes import rescan, scan, scan_content, signature
 from .chinese import known_slugs, remember_slugs
@@ -32,7 +33,7 @@ from .plan import PagePlan
 from .reader import parse_preface, parse_showcase
 from .reading import Scan, read_all_pages, read_all_stories, read_ratings
 from .registry import load_registry
-from .render import Theme, find_theme
+from .render import Theme, find_theme, make_environment
 from .session import Session
 from .workers import WorkerDied, jobs_for, render_pages
 
@@ -56,6 +57,7 @@ class Options:
     pdf: bool = False  #: also write each anthology as a PDF
     county: str | None = None  #: build this county's own site (a name or a slug)
     all_counties: bool = False  #: build every county's own site, each into out/<slug>/
+    blind: bool = False  #: write a blind-review packet instead of a site (blind.py)
     use_cache: bool = field(default=True, metadata={"output": False})
 
     def shaping(self) -> tuple:
@@ -177,7 +179,9 @@ def build(options: Options, progress: Progress | None = None, session: Session |
         if session is None:
             session, report.problems = Session.open(options.out, options.use_cache)
         try:
-            if options.all_counties:
+            if options.blind:
+                _build_blind(options, progress, session, report)
+            elif options.all_counties:
                 _build_all_counties(options, progress, session, report)
             else:
                 _build_locked(options, progress, session, quick_check, changed, report)
@@ -216,6 +220,23 @@ def _build_locked(options: Options, progress: Progress | None, session: Session,
         except (sqlite3.Error, OSError) as exc:  # the site is written; only the next build is slower
             report.problems.append(Problem("W602", f"构建缓存无法保存（{exc}）；网站已生成，下次将完整构建",
                                            str(cache.path)))
+
+
+def _build_blind(options: Options, progress: Progress | None, session: Session, report: Report) -> None:
+    """The blind-review packet into out/, its key beside it (blind.py); nothing else."""
+    site = load_site(options, report, session, progress)
+    if site is None or report.blocking(options):
+        return
+    staging = Staging(options.out)
+    try:
+        env = make_environment(site.theme, site.settings)
+        key = write_packet(list(site.library.stories.values()), options.content, staging.root, env, site.settings)
+        staging.commit("")
+        write_key(options.out, key)
+        report.written, report.pages = True, len(key) - 1
+    finally:
+        if not report.written:
+            staging.abort()
 
 
 def _build_all_counties(options: Options, progress: Progress | None, session: Session, report: Report) -> None:

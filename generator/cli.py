@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     which = b.add_mutually_exclusive_group()
     which.add_argument("--county", help="只生成这个县（市、区）自己的网站（名称或拼音）")
     which.add_argument("--all-counties", action="store_true", help="为每个县（市、区）各生成一个网站，放在 --out 下各自的文件夹里")
+    which.add_argument("--blind", action="store_true", help="生成匿名评审材料（不生成网站）；对照表写在 --out 旁边")
     c = sub.add_parser("check", help="只检查内容，不生成网站")
     c.add_argument("--content", type=Path, default=Path("content"), help="内容目录（默认 ./content）")
     c.add_argument("--min-coverage", type=_share, default=None,
@@ -152,7 +153,8 @@ def _cmd_build(args) -> int:
         return 2
     options = Options(content=args.content, out=args.out, drafts=args.drafts, strict=args.strict,
                       keep_going=args.keep_going, jobs=args.jobs, base_url=args.base_url, pdf=args.pdf,
-                      county=args.county, all_counties=args.all_counties, use_cache=not args.no_cache)
+                      county=args.county, all_counties=args.all_counties, blind=args.blind,
+                      use_cache=not args.no_cache)
     waiting = lambda: print(f"另一个 gushihui 正在生成 {args.out}/，等它完成后再继续……", file=sys.stderr)  # noqa: E731
     try:
         with _progress_bar() as progress:
@@ -168,6 +170,12 @@ def _cmd_build(args) -> int:
     if not report.written:
         print(f"构建失败：{_counts(report)}；{args.out}/ 保持原样。", file=sys.stderr)
         return 1
+    if args.blind:
+        from .blind import key_path
+
+        print(f"已生成匿名评审材料 {args.out}/：{report.pages} 篇稿件和评分表 scores-template.csv；"
+              f"编号对照表在 {key_path(args.out)}，请勿发给评委。")
+        return 1 if report.errors else 0
     print(summary(report, args.out))
     if report.errors:
         print(f"有 {_counts(report)}，出错的故事没有生成。", file=sys.stderr)

@@ -162,3 +162,37 @@ def test_unpublished_results_stay_off_the_site_but_check_prints_them(tmp_path, c
     assert main(["check", "--content", str(content)]) == 0
     printed = capsys.readouterr().out
     assert "1\t85.00\t一等奖\t故事s1" in printed and "未评定\t-\t-\t故事s3" in printed
+
+
+def test_the_blind_packet_hides_whose_story_it_is(tmp_path):
+    import io
+
+    from PIL import Image
+
+    from conftest import make_site, story
+    from generator.cli import main
+
+    exif = Image.Exif()
+    exif[0x013B] = "摄影：浮云街道宣传员"  # Artist
+    photo = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 0, 0)).save(photo, "JPEG", exif=exif)
+    content = make_site(tmp_path, {
+        "stories/a.md": story("正文甲。\n\n![浮云街道的图](fuyun.jpg)\n", title="标题甲", authors="[张三]",
+                              cover="fuyun.jpg", cover_alt="浮云街道封面", cover_caption="中山村党员合影"),
+        "stories/fuyun.jpg": photo.getvalue(),
+        "stories/b.md": story("正文乙。\n", title="标题乙", branch="长汀村党支部", authors="[李四]")})
+    out = tmp_path / "packet"
+    assert main(["build", "--content", str(content), "--out", str(out), "--blind"]) == 0
+    pages = sorted(p.name for p in out.glob("*.html"))
+    assert pages == ["0001.html", "0002.html", "index.html"]
+    text = "".join(p.read_text(encoding="utf-8") for p in out.rglob("*.html"))
+    for secret in ("云和县", "浮云街道", "中山村党支部", "长汀村党支部", "张三", "李四", "中山村党员合影", "fuyun"):
+        assert secret not in text, secret
+    assert "正文甲" in text and "标题乙" in text
+    [picture] = list((out / "img").iterdir())
+    with Image.open(picture) as image:
+        assert 0x013B not in image.getexif()
+    sheet = (out / "scores-template.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert sheet[0] == "story,judge,theme,truth,impact,writing,comment" and sorted(sheet[1:]) == ["0001,,,,,,", "0002,,,,,,"]
+    key = (tmp_path / "packet-key.csv").read_text(encoding="utf-8-sig")
+    assert "a,标题甲,云和县,浮云街道,中山村党支部" in key and not list(out.glob("*key*"))
