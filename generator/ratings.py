@@ -29,12 +29,12 @@ class Judge:
 class Score:
     story: str
     judge: str
-    values: tuple[Fraction, ...]  #: one per criterion, in the rubric's order
+    values: tuple[int | Fraction, ...]  #: one per criterion, in the rubric's order
     line: int
 
     @property
-    def total(self) -> Fraction:
-        return sum(self.values, Fraction(0))
+    def total(self) -> int | Fraction:
+        return sum(self.values)
 
 
 @dataclass(frozen=True)
@@ -110,8 +110,8 @@ def parse_scores(text: str, criteria, name: str = "scores.csv") -> tuple[list[Sc
         values, bad = [], False
         for c in criteria:
             raw = row[c.id]
-            try:
-                value = Fraction(Decimal(raw))
+            try:  # whole numbers stay ints: sums of them are fast, and exact all the same
+                value = int(raw) if raw.isdigit() else Fraction(Decimal(raw))
             except (InvalidOperation, ValueError):
                 value = None
             if value is None or not 0 <= value <= c.max:
@@ -178,8 +178,9 @@ def _result(story: str, scored: list[tuple[Score, Judge]], recused: list[str], r
     if len(scored) < rating.min_judges:
         return Result(story, None, len(scored), 0, False, recused=tuple(recused))
     n = len(counted)
-    criteria = tuple(sum((s.values[k] for s in counted), Fraction(0)) / n for k in range(len(rating.criteria)))
-    return Result(story, sum(criteria, Fraction(0)), len(scored), n, trimmed, criteria, tuple(recused))
+    criteria = tuple(Fraction(sum(s.values[k] for s in counted), n) for k in range(len(rating.criteria)))
+    return Result(story, Fraction(sum(s.total for s in counted), n), len(scored), n, trimmed, criteria,
+                  tuple(recused))
 
 
 def _ranked(results: list[Result], rating: Rating) -> list[Result]:

@@ -190,7 +190,7 @@ def test_every_option_that_shapes_the_output_defeats_the_quick_check():
     base = Options(content=Path("content"), out=Path("a"))
     values = {"content": Path("other"), "drafts": True, "strict": True, "keep_going": True,
               "base_url": "https://x.example/", "jobs": 3, "out": Path("b"), "use_cache": False, "pdf": True,
-              "county": "云和县", "all_counties": True}
+              "county": "云和县", "all_counties": True, "blind": True}
     assert set(values) == {f.name for f in dataclasses.fields(Options)}, "give the new option a value here"
     for name, value in values.items():
         changed = dataclasses.replace(base, **{name: value}).shaping() != base.shaping()
