@@ -259,6 +259,17 @@ class _Links:
         return value
 
 
+def _picture(doc: _Document, links: _Links, key: str, what: str, caption: str = "") -> Cover | None:
+    """A picture field (cover, banner) and its required <key>_alt text."""
+    if not doc.data.get(key):
+        return None
+    ref, alt = doc.string(key), doc.string(f"{key}_alt")
+    address = links.asset(ref, doc.line(key)) if ref else None
+    if not alt:
+        doc.fail("E310", f"有{what}（{key}）就要写 {key}_alt：用一句话说明图上是什么，供视障读者使用", doc.line(key))
+    return Cover(address, alt, caption) if address else None
+
+
 def _attachment(href: str) -> bool:
     """A link to a file of content/ (a PDF, a Word file…), not to a page or another site."""
     path = href.split("#")[0].split("?")[0]
@@ -333,14 +344,7 @@ def parse_story(text: str, source: str, settings: Settings,
             doc.fail("E309", f"未知的类别“{excerpt(key)}”{hint}", doc.line("standard"))
         standard = found.id if found else None
     links = _Links(doc, location or source, f"stories/{slug}")
-    cover = None
-    if doc.data.get("cover"):
-        ref, alt = doc.string("cover"), doc.string("cover_alt")
-        address = links.asset(ref, doc.line("cover")) if ref else None
-        if not alt:
-            doc.fail("E310", "有封面图（cover）就要写 cover_alt：用一句话说明图上是什么，供视障读者使用", doc.line("cover"))
-        if address:
-            cover = Cover(address, alt, doc.string("cover_caption"))
+    cover = _picture(doc, links, "cover", "封面图", doc.string("cover_caption"))
     flags = {k: doc.boolean(k) for k in ("featured", "draft")}
     authors, tags, summary = doc.strings("authors"), doc.strings("tags"), doc.string("summary")
     rendered = render_markdown(doc.body, links.resolve)
@@ -412,13 +416,7 @@ def parse_showcase(text: str, source: str, settings: Settings,
     if doc.failed:
         return None, doc.problems
     links = _Links(doc, location, f"counties/{slugify(county)}")
-    banner = None
-    if doc.data.get("banner"):
-        ref, alt = doc.string("banner"), doc.string("banner_alt")
-        address = links.asset(ref, doc.line("banner")) if ref else None
-        if not alt:
-            doc.fail("E310", "有横幅图（banner）就要写 banner_alt：用一句话说明图上是什么，供视障读者使用", doc.line("banner"))
-        banner = Cover(address, alt) if address else None
+    banner = _picture(doc, links, "banner", "横幅图")
     theme, accent = doc.string("theme"), doc.string("accent")
     if theme and not _THEME.match(theme):
         doc.fail("E304", f"“theme”应为 themes/ 下一个文件夹的名字，现在是 {_show(theme)}", doc.line("theme"))
