@@ -356,10 +356,15 @@ def county_site(options: Options, site: Site, report: Report) -> Site | None:
 
 
 def check_site(options: Options) -> tuple[Report, Site | None]:
-    """Read, check and plan without writing anything (for `gushihui check`)."""
-    report, session = Report(), Session()
+    """Read, check and plan without writing anything (for `gushihui check`).
+    Story parses come from the cache of options.out when it has them; the
+    cache is never written. UsageError for an unknown options.county."""
+    report = Report()
+    session, problems = Session.open(options.out, options.use_cache and cache_path(options.out).exists())
     found = scan_content(options.content)
     site = load_site(options, report, session, found=found)
+    if site is not None and options.county:
+        site = county_site(options, site, report)
     if site is not None:
         _plan(options, site, report, found[0], session)
     return report, site

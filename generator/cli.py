@@ -7,13 +7,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import sys
+import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__
 from .build import Options, Report, build, check_site
 from .chinese import slugify
+from .coverage import coverage
 from .errors import Problem, UsageError
 from .output import InterruptedAfterWrite, UnsafeOutput, check_output
 from .registry import load_registry
@@ -49,11 +52,15 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--min-coverage", type=_share, default=None,
                    help="已讲故事的支部占比低于此值（0 到 1）时以状态 1 退出")
     c.add_argument("--strict", action="store_true", help="把警告当作错误")
+    c.add_argument("--county", help="只检查这个县（市、区）（名称或拼音）")
+    c.add_argument("--format", choices=("text", "json"), default="text", help="输出格式（json 供其他程序读取）")
     v = sub.add_parser("serve", help="本机预览，保存后浏览器自动刷新")
     v.add_argument("--content", type=Path, default=Path("content"), help="内容目录（默认 ./content）")
     v.add_argument("--port", type=_port, default=8000, help="端口（默认 8000）")
     v.add_argument("--host", default="127.0.0.1", help="地址（默认 127.0.0.1，只有本机能访问）")
     v.add_argument("--jobs", type=_positive, default=None, help="并行进程数（默认：CPU 核数）")
+    i = sub.add_parser("init", help="新建一个网站（可以直接生成的示例）")
+    i.add_argument("dir", type=Path, metavar="DIR", help="新网站的文件夹")
     n = sub.add_parser("new", help="新建内容")
     what = n.add_subparsers(dest="kind", required=True, parser_class=_Parser, metavar="类型")
     s = what.add_parser("story", help="新建一个故事文件")
@@ -189,26 +196,75 @@ def _cmd_check(args) -> int:
     if not args.content.is_dir():
         print(f"gushihui: 找不到内容目录 {args.content}", file=sys.stderr)
         return 2
-    report, site = check_site(Options(content=args.content, strict=args.strict))
-    _print_problems(report.problems)
+    try:
+        report, site = check_site(Options(content=args.content, strict=args.strict, county=args.county))
+    except UsageError as exc:
+        print(f"gushihui: 命令行有误：{exc}", file=sys.stderr)
+        return 2
     failed = bool(report.errors) or (args.strict and bool(report.warnings))
-    if site is not None:
-        lib = site.library
+    lib = site.library if site is not None else None
+    report_ = coverage(lib) if lib is not None and lib.from_registry else None
+    low = args.min_coverage is not None and (report_ is None or report_.share.ratio < args.min_coverage)
+    if args.format == "json":
+        print(json.dumps(check_json(report, site, report_, not (failed or low)), ensure_ascii=False, indent=2))
+        return 1 if failed or low else 0
+    _print_problems(report.problems)
+    if lib is not None:
         print(f"共 {len(lib.stories)} 个故事。")
-        if lib.from_registry:
-            told, total = lib.coverage()
-            share = told / total if total else 1.0
-            print(f"已讲故事的支部：{told}/{total}（{share:.1%}）。")
-            if args.min_coverage is not None and share < args.min_coverage:
-                print(f"覆盖率低于要求的 {args.min_coverage:.1%}。", file=sys.stderr)
-                failed = True
-        elif args.min_coverage is not None:
-            print("没有 org.csv，无法计算覆盖率。", file=sys.stderr)
-            failed = True
-    if site is not None and site.library.ratings is not None and not site.settings.rating.publish:
-        _print_ranking(site.library)
+        if report_ is not None:
+            _print_coverage(report_, site.settings.coverage_target)
+        if lib.ratings is not None and not site.settings.rating.publish:
+            _print_ranking(lib)
+    if low:
+        print("没有 org.csv，无法计算覆盖率。" if report_ is None else
+              f"覆盖率 {report_.share.percent} 低于要求的 {args.min_coverage:.1%}。", file=sys.stderr)
+    failed = failed or low
     print(("检查未通过：" if failed else "检查通过：") + _counts(report) + "。", file=sys.stderr if failed else sys.stdout)
     return 1 if failed else 0
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def _print_coverage(report, target: float) -> None:
+    """A table per county and the chase list, in plain characters (a Windows console shows them too)."""
+    print(f"已讲故事的支部：{report.share.told}/{report.share.total}（{report.share.percent}），目标 {target:.0%}。")
+    width = max([_width(c.county.name) for c in report.counties] + [8]) + 2
+    print(_pad("县（市、区）", width) + "已讲/支部    占比")
+    for c in report.counties:
+        mark = "" if c.share.ratio >= target else "  未达目标"
+        print(_pad(c.county.name, width) + _pad(f"{c.share.told}/{c.share.total}", 13) + c.share.percent + mark)
+    missing = [(c, t) for c in report.counties for t in c.townships if t.missing]
+    if missing:
+        print("还没有讲故事的支部：")
+        for c, t in missing:
+            names = "、".join(b.name + (f"（{b.code}）" if b.code else "") for b in t.missing)
+            print(f"  {c.county.name} {t.township.name}：{names}")
+
+
+def check_json(report, site, cov, ok: bool) -> dict:
+    """The stable JSON of `check --format json` (docs/check-json.md)."""
+    def problem(p):
+        return {"code": p.code, "message": p.message, "file": p.file, "line": p.line}
+
+    def share(s):
+        return {"told": s.told, "total": s.total, "share": round(s.ratio, 4)}
+
+    out = {"format": "gushihui-check-1", "ok": ok, "stories": len(site.library.stories) if site else None,
+           "errors": [problem(p) for p in report.errors], "warnings": [problem(p) for p in report.warnings],
+           "coverage": None}
+    if cov is not None:
+        out["coverage"] = {**share(cov.share), "target": site.settings.coverage_target, "counties": [
+            {"name": c.county.name, "code": c.county.code, **share(c.share), "townships": [
+                {"name": t.township.name, "code": t.township.code, **share(t.share),
+                 "missing": [{"name": b.name, "code": b.code} for b in t.missing]} for t in c.townships]}
+            for c in cov.counties]}
+    return out
 
 
 def _print_ranking(library) -> None:
@@ -222,11 +278,28 @@ def _print_ranking(library) -> None:
                   f"{story.township}\t{story.branch}")
 
 
+_FIELD = re.compile(r"^(title|county|township|branch):\s*(.*?)\s*$", re.M)
+
+
+def _same_title(content: Path, county: str, township: str, branch: str, title: str) -> Path | None:
+    """A story file of the same branch with the same title, if there is one (frontmatter lines only)."""
+    for path in sorted((content / "stories").rglob("*")):
+        if path.suffix.lower() not in (".md", ".markdown") or not path.is_file():
+            continue
+        head = path.read_text(encoding="utf-8", errors="replace").split("\n---", 1)[0]
+        fields = {k: v.strip("\"'") for k, v in _FIELD.findall(head)}
+        if (fields.get("county"), fields.get("township"), fields.get("branch"), fields.get("title")) == \
+                (county, township, branch, title):
+            return path
+    return None
+
+
 def _cmd_new_story(args) -> int:
     from .config import DEFAULT_STANDARDS, load_settings
+    from .reader import PLACEHOLDER
 
     settings, _ = load_settings(args.content)
-    standard = (settings.standards if settings else DEFAULT_STANDARDS)[0].name
+    standards = settings.standards if settings else DEFAULT_STANDARDS
     registry, problems = load_registry(args.content)
     if registry is not None:
         wrong = registry.names.check(args.county, args.township, args.branch)
@@ -239,18 +312,36 @@ def _cmd_new_story(args) -> int:
         if not name.strip() or name.strip(".") == "" or any(c in name for c in '/\\:*?"<>|\0'):
             print(f"gushihui: 名称“{name}”不能用作文件夹名（不能含 / \\ : * ? \" < > | 等符号）", file=sys.stderr)
             return 2
+    twin = _same_title(args.content, args.county, args.township, args.branch, args.title)
+    if twin is not None:
+        print(f"gushihui: {args.branch}已经有一个故事叫“{args.title}”：{twin}；没有新建", file=sys.stderr)
+        return 1
     slug = slugify(args.title) or "story"
     path = args.content / "stories" / args.county / args.township / f"{slug}.md"
     if path.exists():
         print(f"gushihui: {path} 已存在，没有覆盖它", file=sys.stderr)
         return 1
     q = lambda s: json.dumps(s, ensure_ascii=False)  # noqa: E731  a JSON string is a YAML string
+    choices = "、".join(s.name for s in standards)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         f"---\ntitle: {q(args.title)}\ncounty: {q(args.county)}\ntownship: {q(args.township)}\n"
-        f"branch: {q(args.branch)}\ndate: {dt.date.today().isoformat()}\nauthors: []\nstandard: {q(standard)}\n"
-        f"tags: []\ndraft: true\n---\n\n在这里写正文。写完后把 draft 改为 false。\n", encoding="utf-8")
+        f"branch: {q(args.branch)}\ndate: {dt.date.today().isoformat()}\nauthors: []\n"
+        f"# 类别：从下面选一个，去掉下一行开头的 # 号再填上：{choices}\n# standard: \n"
+        f"tags: []\ndraft: true\n---\n\n{PLACEHOLDER}\n", encoding="utf-8")
     print(f"已新建 {path}")
+    return 0
+
+
+def _cmd_init(args) -> int:
+    from .skeleton import write_skeleton
+
+    if args.dir.exists() and any(args.dir.iterdir()):
+        print(f"gushihui: {args.dir} 已存在且不是空的；请换一个新文件夹", file=sys.stderr)
+        return 2
+    write_skeleton(args.dir)
+    print(f"已新建网站 {args.dir}/：进入这个文件夹运行 gushihui build，网站就生成在 {args.dir}/output/ 里。"
+          f"先改 content/site.toml 和 content/org.csv，再照着 content/stories/ 里的示例写故事。")
     return 0
 
 
@@ -270,7 +361,8 @@ def _cmd_serve(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"build": _cmd_build, "check": _cmd_check, "serve": _cmd_serve, "new": _cmd_new_story}
+    commands = {"build": _cmd_build, "check": _cmd_check, "serve": _cmd_serve, "new": _cmd_new_story,
+                "init": _cmd_init}
     try:
         return commands[args.command](args)
     except InterruptedAfterWrite:  # Ctrl-C waited while files were put in place: the new site is complete

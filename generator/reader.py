@@ -34,6 +34,7 @@ STORY_FIELDS = ("title", "county", "township", "branch", "date", "authors", "sta
 REQUIRED = ("title", "county", "township", "branch", "date")
 PAGE_FIELDS = ("title", "description", "menu", "slug")
 PREFACE_FIELDS = ("title", "editor", "year")
+PLACEHOLDER = "在这里写正文。写完后把 draft 改为 false。"  # what `gushihui new story` writes
 SHOWCASE_FIELDS = ("banner", "banner_alt", "theme", "accent")
 _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 _THEME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -350,6 +351,8 @@ def parse_story(text: str, source: str, settings: Settings,
     rendered = render_markdown(doc.body, links.resolve)
     if not doc.body.strip():
         doc.problems.append(Problem("W316", "正文为空", source, doc.body_line))
+    if PLACEHOLDER in doc.body and not flags["draft"]:
+        doc.fail("E324", "正文还是新建故事时的占位文字；请写上正文，或把 draft 改回 true", doc.find_reference(PLACEHOLDER))
     if doc.failed:
         return None, doc.problems
     story = Story(

@@ -14,14 +14,15 @@ from markupsafe import Markup
 from .chinese import format_date, reading_minutes
 from .config import Settings
 from .errors import Problem, did_you_mean
-from .kinds import BY_KIND, anthologies, lists, ratings, site_files
+from .kinds import BY_KIND, anthologies, coverage, lists, ratings, site_files
 from .models import Library, Story
 from .ratings import two_decimals
 from .plan import PagePlan
 
 # Addresses of the pages there is one of, for templates: no template spells an address.
 ADDRESSES = {"home": "", "counties": lists.URL, "feed": site_files.FEED, "sitemap": site_files.SITEMAP,
-             "ratings": ratings.URL, "results_csv": f"{ratings.URL}results.csv"}
+             "ratings": ratings.URL, "results_csv": f"{ratings.URL}results.csv",
+             "coverage": coverage.URL, "coverage_csv": f"{coverage.URL}coverage.csv"}
 
 BUILTIN_THEMES = Path(__file__).resolve().parent.parent / "themes"
 

@@ -2,7 +2,9 @@
 site, counties/<slug>/; on a standalone county site it is the home page too."""
 from __future__ import annotations
 
+from ..coverage import coverage
 from ..plan import PagePlan, Planning
+from .coverage import URL as COVERAGE
 from .ratings import URL as RATINGS, published
 
 KINDS = ("showcase",)
@@ -23,7 +25,7 @@ def plans(planning: Planning) -> list[PagePlan]:
         showcase = lib.showcases.get(county.name)
         deps = (lib.registry_digest, planning.county_counts, showcase.digest if showcase else None,
                 tuple((key, tuple(digest_of[s.id] for s in group), count) for key, group, count in shown),
-                tuple(_ranking(lib, planning.settings, stories)))
+                tuple(_ranking(lib, planning.settings, stories)), _coverage_key(_coverage(lib, county.name)))
         addresses = [("index.html", f"{county.name}首页")] if planning.county == county.name else []
         addresses.append((f"{county.url}index.html", f"{county.name}的展示页"))
         result += [PagePlan(address, "showcase.html", "showcase", label, key=county.name, deps=deps)
@@ -32,6 +34,15 @@ def plans(planning: Planning) -> list[PagePlan]:
 
 
 RANKED = 10  # of the county's ranking on its showcase
+
+
+def _coverage(lib, county: str):
+    return coverage(lib).county(county) if lib.from_registry else None
+
+
+def _coverage_key(cc) -> tuple | None:
+    """What the showcase shows of the county's coverage."""
+    return cc and (cc.share, tuple((t.township.name, t.share, tuple(b.name for b in t.missing)) for t in cc.townships))
 
 
 def _ranking(lib, settings, stories: list) -> list:
@@ -62,4 +73,5 @@ def context(plan: PagePlan, view) -> dict:
                 newest=parts["newest"][0], story_count=len(stories), is_home=plan.address == "index.html",
                 by_standard=[(s, *parts[s.id]) for s in view.settings.standards if parts[s.id][1]],
                 ranking=_ranking(lib, view.settings, stories), ranking_url=f"{RATINGS}{county.slug}/",
+                coverage=_coverage(lib, county.name), coverage_url=f"{COVERAGE}#{county.slug}",
                 title=county.name if plan.address != "index.html" else view.settings.title)
