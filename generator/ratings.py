@@ -104,27 +104,39 @@ def parse_judges(text: str, name: str = "judges.csv") -> tuple[list[Judge], list
 def parse_scores(text: str, criteria, name: str = "scores.csv") -> tuple[list[Score], list[Problem]]:
     """Pure: scores.csv (story, judge, one column per criterion id) → scores;
     a row with a bad value, or a repeated (story, judge) pair, is left out."""
-    _, rows, problems = _rows(text, name, ("story", "judge", *(c.id for c in criteria)))
-    scores, seen = [], {}
-    for line, row in rows:
+    reader = csv.reader(io.StringIO(text))
+    header = [h.strip().lower() for h in next(reader, [])]
+    required = ("story", "judge", *(c.id for c in criteria))
+    missing = [c for c in required if c not in header]
+    if missing:
+        return [], [Problem("E330", f"缺少列 {'、'.join(missing)}；第一行应为列名：{','.join(required)}", name, 1)]
+    at = [header.index(c) for c in required]  # positions, not a dict a row: a city has 60,000 rows
+    limits = [c.max for c in criteria]
+    scores, seen, problems = [], {}, []
+    for cells in reader:
+        line = reader.line_num
+        if len(cells) < len(header):
+            cells = cells + [""] * (len(header) - len(cells))
+        story, judge, *raw = (cells[i].strip() for i in at)
+        if not (story or judge or any(raw)):
+            continue
         values, bad = [], False
-        for c in criteria:
-            raw = row[c.id]
+        for text_, limit, c in zip(raw, limits, criteria):
             try:  # whole numbers stay ints: sums of them are fast, and exact all the same
-                value = int(raw) if raw.isdigit() else Fraction(Decimal(raw))
+                value = int(text_) if text_.isdigit() else Fraction(Decimal(text_))
             except (InvalidOperation, ValueError):
                 value = None
-            if value is None or not 0 <= value <= c.max:
-                problems.append(Problem("E333", f"“{c.name}”的分数“{excerpt(raw)}”应为 0 到 {c.max} 之间的数", name, line))
+            if value is None or not 0 <= value <= limit:
+                problems.append(Problem("E333", f"“{c.name}”的分数“{excerpt(text_)}”应为 0 到 {limit} 之间的数", name, line))
                 bad = True
             values.append(value)
-        key = (row["story"], row["judge"])
+        key = (story, judge)
         if key in seen:
-            problems.append(Problem("E334", f"评委 {excerpt(key[1])} 对故事 {excerpt(key[0])} 的评分已在第 {seen[key]} 行", name, line))
+            problems.append(Problem("E334", f"评委 {excerpt(judge)} 对故事 {excerpt(story)} 的评分已在第 {seen[key]} 行", name, line))
             continue
         seen[key] = line
         if not bad:
-            scores.append(Score(key[0], key[1], tuple(values), line))
+            scores.append(Score(story, judge, tuple(values), line))
     return scores, problems
 
 
