@@ -149,7 +149,8 @@ def load_site(options: Options, report: Report, session: Session, progress: Prog
     report.problems += problems
     key = (files.get("ratings/judges.csv"), files.get("ratings/scores.csv"), settings.rating,
            tuple((s.id, s.county, s.township, s.draft) for s in stories))
-    ratings, problems = session.last("ratings", key, lambda: read_ratings(content, files, stories, settings.rating))
+    ratings, problems = session.last("ratings", key, lambda: read_ratings(content, files, stories, settings.rating,
+                                                                         session.cache))
     report.problems += problems
     library = replace(library, ratings=ratings)
     timer.lap("ratings")

@@ -16,7 +16,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__, models
+from . import __version__, models, ratings
 from .errors import Problem
 
 SCHEMA = "gushihui-cache-2"
@@ -30,11 +30,11 @@ def cache_path(out: Path) -> Path:
 
 class _SafeUnpickler(pickle.Unpickler):
     """Only our own value types come out of the cache: the frozen dataclasses
-    of models.py, problems and dates; anything else is refused."""
+    of models.py and ratings.py, problems, dates and fractions; anything else is refused."""
 
-    ALLOWED = {(models.__name__, name) for name, value in vars(models).items()
-               if dataclasses.is_dataclass(value) and value.__module__ == models.__name__} | {
-        (Problem.__module__, Problem.__name__), ("datetime", "date")}
+    ALLOWED = {(module.__name__, name) for module in (models, ratings) for name, value in vars(module).items()
+               if dataclasses.is_dataclass(value) and value.__module__ == module.__name__} | {
+        (Problem.__module__, Problem.__name__), ("datetime", "date"), ("fractions", "Fraction")}
 
     def find_class(self, module: str, name: str):
         if (module, name) in self.ALLOWED:
@@ -73,6 +73,7 @@ class Cache:
         self.inputs: str | None = None  #: signature of every input at the last successful build
         self.warnings: list[Problem] = []  #: warnings of that build, repeated when nothing changed
         self.slugs: dict[str, str] = {}  #: pinyin slugs already made, so pypinyin need not load
+        self.ratings: tuple[str, bytes] | None = None  #: (inputs' hash, pickle of (Ratings, problems))
         self._blobs_loaded = True
         self._dirty: set[str] = set()
         self._removed: set[str] = set()
@@ -100,6 +101,7 @@ class Cache:
             self.files = _loads(meta["files"]) if "files" in meta else {}
             self.warnings = _loads(meta["warnings"]) if "warnings" in meta else []
             self.slugs = _loads(meta["slugs"]) if "slugs" in meta else {}
+            self.ratings = _loads(meta["ratings"]) if "ratings" in meta else None
             if not isinstance(self.pages, dict) or not isinstance(self.files, dict):
                 raise CacheError("清单格式不对")
             for loc, mtime, size, ctime, digest, parse_fp in db.execute(
@@ -122,6 +124,15 @@ class Cache:
                 raise CacheError("故事记录格式不对")
             entry.value, entry.blob = value, None
         return entry.value
+
+    def cached_ratings(self, key: str):
+        """(Ratings, problems) computed from inputs hashed to `key`, or None."""
+        if self.ratings is None or self.ratings[0] != key:
+            return None
+        try:
+            return _loads(self.ratings[1])
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, KeyError, IndexError):
+            return None
 
     def clear(self) -> None:
         """Forget everything: the next save writes an empty cache."""
@@ -162,7 +173,7 @@ class Cache:
                        "size INTEGER, ctime_ns INTEGER, digest TEXT, parse_fp TEXT, blob BLOB)")
             meta = {"schema": SCHEMA, "version": __version__, "token": self.token, "inputs": self.inputs,
                     "pages": dump(self.pages), "files": dump(self.files), "warnings": dump(self.warnings),
-                    "slugs": dump(self.slugs)}
+                    "slugs": dump(self.slugs), "ratings": dump(self.ratings)}
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta.items())
             rows = []
             for loc in self._dirty:

@@ -104,12 +104,27 @@ def read_all_pages(content: Path, found: Scan, settings: Settings, folder: str =
     return pages, problems
 
 
-def read_ratings(content: Path, files: dict, stories: list[Story],
-                 rating: Rating) -> tuple[Ratings | None, list[Problem]]:
-    """ratings/judges.csv and ratings/scores.csv → the results; None without either."""
+def read_ratings(content: Path, files: dict, stories: list[Story], rating: Rating,
+                 cache: Cache | None = None) -> tuple[Ratings | None, list[Problem]]:
+    """ratings/judges.csv and ratings/scores.csv → the results; None without
+    either. The cache keeps the last results with the hash of their inputs."""
     names = ("ratings/judges.csv", "ratings/scores.csv")
     if not any(n in files for n in names):
         return None, []
+    info = {s.id: (s.county, s.township, s.draft) for s in stories}
+    value = (__version__, str(content), [files.get(n) for n in names], rating, sorted(info.items()))
+    key = hashlib.blake2b(repr(value).encode(), digest_size=16).hexdigest()
+    found = cache.cached_ratings(key) if cache is not None else None
+    if found is not None:
+        return found
+    result = _read_ratings(content, files, info, rating, names)
+    if cache is not None:
+        cache.ratings = (key, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    return result
+
+
+def _read_ratings(content: Path, files: dict, info: dict, rating: Rating,
+                  names: tuple[str, str]) -> tuple[Ratings | None, list[Problem]]:
     texts, problems = [], []
     for name in names:
         if name not in files:
@@ -125,6 +140,5 @@ def read_ratings(content: Path, files: dict, stories: list[Story],
     problems += more
     scores, more = parse_scores(texts[1], rating.criteria, str(content / names[1]))
     problems += more
-    info = {s.id: (s.county, s.township, s.draft) for s in stories}
     ratings, more = rate(judges, scores, info, rating, str(content / names[1]))
     return ratings, problems + more
