@@ -362,6 +362,8 @@ def check_site(options: Options) -> tuple[Report, Site | None]:
     cache is never written. UsageError for an unknown options.county."""
     report = Report()
     session, problems = Session.open(options.out, options.use_cache and cache_path(options.out).exists())
+    if session.cache is not None:
+        remember_slugs(session.cache.slugs)  # pypinyin need not load
     found = scan_content(options.content)
     site = load_site(options, report, session, found=found)
     if site is not None and options.county:

@@ -73,7 +73,7 @@ class Cache:
         self.inputs: str | None = None  #: signature of every input at the last successful build
         self.warnings: list[Problem] = []  #: warnings of that build, repeated when nothing changed
         self.slugs: dict[str, str] = {}  #: pinyin slugs already made, so pypinyin need not load
-        self.ratings: tuple[str, bytes] | None = None  #: (inputs' hash, pickle of (Ratings, problems))
+        self.ratings: tuple[str, bytes] | None = None  #: (inputs' hash, pickle of (packed results, problems))
         self._blobs_loaded = True
         self._dirty: set[str] = set()
         self._removed: set[str] = set()
@@ -126,7 +126,7 @@ class Cache:
         return entry.value
 
     def cached_ratings(self, key: str):
-        """(Ratings, problems) computed from inputs hashed to `key`, or None."""
+        """(ratings.pack of the results, problems) computed from inputs hashed to `key`, or None."""
         if self.ratings is None or self.ratings[0] != key:
             return None
         try:

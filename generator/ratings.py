@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from functools import cached_property
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from fractions import Fraction
 
@@ -64,6 +65,11 @@ class Ratings:
     @property
     def rated(self) -> list[Result]:
         return [r for r in self.results.values() if r.score is not None]
+
+    @cached_property
+    def keys(self) -> dict[str, tuple]:
+        """story id → its result as plain numbers: cheap to hash (a Fraction is not)."""
+        return {r[0]: r for r in pack(self)[0]}
 
 
 def two_decimals(value: Fraction) -> str:
@@ -230,3 +236,26 @@ def method(rating: Rating) -> str:
             f"得分保留两位小数（四舍五入），排名按未经四舍五入的得分，得分相同名次相同。"
             f"奖项按已评定故事数的比例从高到低依次评出：{awards}（名额四舍五入），"
             "与某一奖项最后一名同分的故事获同一奖项，下一奖项从其后开始。")
+
+
+def _fraction(value: Fraction | None) -> tuple[int, int] | None:
+    return None if value is None else (value.numerator, value.denominator)
+
+
+def pack(ratings: Ratings) -> tuple:
+    """The results as plain tuples of numbers and text: what the cache keeps
+    (unpickling fifty thousand Fraction objects costs more than making them)."""
+    results = tuple((r.story, _fraction(r.score), r.valid, r.counted, r.trimmed,
+                     tuple(_fraction(c) for c in r.criteria), r.recused, r.rank, r.award)
+                    for r in ratings.results.values())
+    return results, tuple((j.id, j.name, j.county, j.township, j.line, n) for j, n in ratings.judges), \
+        ratings.recusals, ratings.method
+
+
+def unpack(packed: tuple) -> Ratings:
+    results, judges, recusals, text = packed
+    made = {}
+    for story, score, valid, counted, trimmed, criteria, recused, rank, award in results:
+        made[story] = Result(story, Fraction(*score) if score else None, valid, counted, trimmed,
+                             tuple(Fraction(*c) for c in criteria), tuple(recused), rank, award)
+    return Ratings(made, tuple((Judge(*j[:5]), j[5]) for j in judges), tuple(map(tuple, recusals)), text)

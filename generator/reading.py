@@ -16,7 +16,7 @@ from .config import Rating, Settings
 from .encoding import read_text
 from .errors import Problem
 from .models import Story
-from .ratings import Ratings, parse_judges, parse_scores, rate
+from .ratings import Ratings, pack, parse_judges, parse_scores, rate, unpack
 from .reader import digest, parse_page, read_page, unavailable_assets
 from .workers import read_stories
 
@@ -116,11 +116,16 @@ def read_ratings(content: Path, files: dict, stories: list[Story], rating: Ratin
     key = hashlib.blake2b(repr(value).encode(), digest_size=16).hexdigest()
     found = cache.cached_ratings(key) if cache is not None else None
     if found is not None:
-        return found
-    result = _read_ratings(content, files, info, rating, names)
+        try:
+            packed, problems = found
+            return (unpack(packed) if packed is not None else None), list(problems)
+        except (TypeError, ValueError, ZeroDivisionError):
+            pass  # not what this version writes: make them again
+    ratings, problems = _read_ratings(content, files, info, rating, names)
     if cache is not None:
-        cache.ratings = (key, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-    return result
+        cache.ratings = (key, pickle.dumps((pack(ratings) if ratings is not None else None, problems),
+                                           protocol=pickle.HIGHEST_PROTOCOL))
+    return ratings, problems
 
 
 def _read_ratings(content: Path, files: dict, info: dict, rating: Rating,

@@ -196,3 +196,10 @@ def test_the_blind_packet_hides_whose_story_it_is(tmp_path):
     assert sheet[0] == "story,judge,theme,truth,impact,writing,comment" and sorted(sheet[1:]) == ["0001,,,,,,", "0002,,,,,,"]
     key = (tmp_path / "packet-key.csv").read_text(encoding="utf-8-sig")
     assert "a,标题甲,云和县,浮云街道,中山村党支部" in key and not list(out.glob("*key*"))
+
+
+def test_results_survive_the_cache_exactly():
+    from generator.ratings import pack, unpack
+
+    ratings, _ = rate(JUDGES, SCORES, STORIES, RUBRIC)
+    assert unpack(pack(ratings)) == ratings

@@ -89,3 +89,9 @@ def scorecard(library, settings, story_id: str):
     """A story's result for its page, if published."""
     ratings = published(library, settings)
     return ratings.results.get(story_id) if ratings is not None else None
+
+
+def scorecard_key(library, settings, story_id: str) -> tuple | None:
+    """What a story's page shows of its result, as plain numbers (for its plan's deps)."""
+    ratings = published(library, settings)
+    return ratings.keys.get(story_id) if ratings is not None else None

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..plan import PagePlan, Planning
-from .ratings import scorecard
+from .ratings import scorecard, scorecard_key
 
 KINDS = ("story",)
 
@@ -16,7 +16,7 @@ def plans(planning: Planning) -> list[PagePlan]:
     neighbours, result = planning.library.neighbours, []
     for story in planning.library.stories.values():
         before, after = neighbours[story.id]
-        card = scorecard(planning.library, planning.settings, story.id)
+        card = scorecard_key(planning.library, planning.settings, story.id)
         key = (story.digest, digest(before), digest(after), card, story.source)  # the source names the file
         plan = known.get(key)
         if plan is None:
