@@ -147,6 +147,8 @@ def load_site(options: Options, report: Report, session: Session, progress: Prog
     library, problems = build_library(registry, stories, pages, options.drafts, str(content / "org.csv"), session,
                                       prefaces, showcases)
     report.problems += problems
+    timer.lap("library")
+    # A preview keeps the results in memory; a new process finds them in the cache (reading.read_ratings).
     key = (files.get("ratings/judges.csv"), files.get("ratings/scores.csv"), settings.rating,
            tuple((s.id, s.county, s.township, s.draft) for s in stories))
     ratings, problems = session.last("ratings", key, lambda: read_ratings(content, files, stories, settings.rating,
@@ -154,7 +156,6 @@ def load_site(options: Options, report: Report, session: Session, progress: Prog
     report.problems += problems
     library = replace(library, ratings=ratings)
     timer.lap("ratings")
-    timer.lap("library")
     if theme is None or not usable:
         return None
     return Site(settings, theme, library)
