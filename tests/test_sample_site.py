@@ -56,7 +56,10 @@ def test_every_contract_address_exists(sample):
         expected.append(f"counties/{slugify(row['county'])}/{slugify(row['township'])}/index.html")
     tags = {t.strip() for p in PUBLISHED for t in frontmatter(p).get("tags", "[]").strip("[]").split(",")}
     expected += [f"tags/{slugify(t)}/index.html" for t in tags if t]
-    expected.append("anthologies/index.html")
+    expected += ["anthologies/index.html", "ratings/index.html", "ratings/results.csv", "coverage/index.html",
+                 "coverage/coverage.csv"]
+    counties = {r["county"] for r in csv.DictReader(open(CONTENT / "org.csv", encoding="utf-8"))}
+    expected += [f"ratings/{slugify(c)}/index.html" for c in counties] + [f"counties/{slugify(c)}/index.html" for c in counties]
     towns = {(frontmatter(p)["county"], frontmatter(p)["township"]) for p in PUBLISHED}
     expected += [f"anthologies/{slugify(c)}/{slugify(t)}/index.html" for c, t in towns]
     missing = [e for e in expected if not (sample / e).is_file()]
