@@ -258,4 +258,6 @@ def unpack(packed: tuple) -> Ratings:
     for story, score, valid, counted, trimmed, criteria, recused, rank, award in results:
         made[story] = Result(story, Fraction(*score) if score else None, valid, counted, trimmed,
                              tuple(Fraction(*c) for c in criteria), tuple(recused), rank, award)
-    return Ratings(made, tuple((Judge(*j[:5]), j[5]) for j in judges), tuple(map(tuple, recusals)), text)
+    ratings = Ratings(made, tuple((Judge(*j[:5]), j[5]) for j in judges), tuple(map(tuple, recusals)), text)
+    ratings.__dict__["keys"] = {r[0]: r for r in results}  # what `keys` would pack again
+    return ratings
