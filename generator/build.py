@@ -147,6 +147,10 @@ def load_site(options: Options, report: Report, session: Session, progress: Prog
     library, problems = build_library(registry, stories, pages, options.drafts, str(content / "org.csv"), session,
                                       prefaces, showcases)
     report.problems += problems
+    slugs = {c.slug: c.name for c in library.counties}
+    report.problems += [Problem("W105", f"[counties.{excerpt(slug)}] 不是名册里任何一个县的拼音"
+                                f"{did_you_mean(slug, slugs)}；它的 base_url 不会用到", str(content / "site.toml"))
+                        for slug, _ in settings.county_urls if slug not in slugs]
     timer.lap("library")
     # A preview keeps the results in memory; a new process finds them in the cache (reading.read_ratings).
     key = (files.get("ratings/judges.csv"), files.get("ratings/scores.csv"), settings.rating,

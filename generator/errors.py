@@ -21,6 +21,7 @@ CODES: dict[str, str] = {
     "E102": "site.toml 语法错误",
     "E103": "设置值无效",
     "W104": "未知的设置项",
+    "W105": "site.toml 里的县不在组织名册中",
     "E201": "org.csv 缺少列",
     "E202": "org.csv 必填单元格为空",
     "E203": "org.csv 支部重复",

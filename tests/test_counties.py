@@ -137,3 +137,13 @@ def test_showcase_mistakes_are_reported(tmp_path):
     got = sorted((p.code, Path(p.file).name, p.line) for p in report.errors)
     assert got == [("E304", "云和县.md", 2), ("E323", "云和.md", 1)]
     assert "云和县" in next(p for p in report.errors if p.code == "E323").message
+
+
+def test_a_county_address_for_no_county_is_a_warning(tmp_path):
+    content = site(tmp_path)
+    toml = content / "site.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("[counties.yun-he-xian]", "[counties.yun-he]"),
+                    encoding="utf-8")
+    report = build(Options(content=content, out=tmp_path / "out", jobs=1))
+    assert [(p.code, Path(p.file).name) for p in report.problems] == [("W105", "site.toml")]
+    assert "yun-he-xian" in report.problems[0].message
