@@ -18,14 +18,15 @@ def plans(planning: Planning) -> list[PagePlan]:
     by_county: dict[str, list] = {}
     for story in lib.by_date:  # newest first
         by_county.setdefault(story.county, []).append(story)
-    result = []
+    result, report = [], coverage(lib) if lib.from_registry else None
     for county in lib.counties:
         stories = by_county.get(county.name, [])
         shown = _shown(stories, planning.settings.standards)
         showcase = lib.showcases.get(county.name)
+        ranking = tuple((r.rank, r.shown, r.award, digest_of[s.id]) for r, s in _ranking(lib, planning.settings, stories))
         deps = (lib.registry_digest, planning.county_counts, showcase.digest if showcase else None,
                 tuple((key, tuple(digest_of[s.id] for s in group), count) for key, group, count in shown),
-                tuple(_ranking(lib, planning.settings, stories)), _coverage_key(_coverage(lib, county.name)))
+                ranking, _coverage_key(report.county(county.name) if report else None))
         addresses = [("index.html", f"{county.name}首页")] if planning.county == county.name else []
         addresses.append((f"{county.url}index.html", f"{county.name}的展示页"))
         result += [PagePlan(address, "showcase.html", "showcase", label, key=county.name, deps=deps)
