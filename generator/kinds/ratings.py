@@ -25,7 +25,7 @@ def plans(planning: Planning) -> list[PagePlan]:
     ratings = published(lib, planning.settings)
     if ratings is None:
         return []
-    value = (tuple(ratings.results.values()), ratings.judges, ratings.recusals, ratings.method)
+    value = (tuple(ratings.keys.values()), ratings.judges, ratings.recusals, ratings.method)  # plain numbers
     shown = hashlib.blake2b(repr(value).encode(), digest_size=12).hexdigest()
     deps = (shown, lib.registry_digest, planning.county_counts, tuple(map(planning.digest_of.get, ratings.results)))
     # A county's own site shows that county's ranking (with the city-wide ranks) as its ratings page.
