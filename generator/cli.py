@@ -336,8 +336,8 @@ def _cmd_new_story(args) -> int:
 def _cmd_init(args) -> int:
     from .skeleton import write_skeleton
 
-    if args.dir.exists() and any(args.dir.iterdir()):
-        print(f"gushihui: {args.dir} 已存在且不是空的；请换一个新文件夹", file=sys.stderr)
+    if args.dir.exists() and (not args.dir.is_dir() or any(args.dir.iterdir())):
+        print(f"gushihui: {args.dir} 已存在且不是空的文件夹；请换一个新文件夹", file=sys.stderr)
         return 2
     write_skeleton(args.dir)
     print(f"已新建网站 {args.dir}/：进入这个文件夹运行 gushihui build，网站就生成在 {args.dir}/output/ 里。"

@@ -78,3 +78,5 @@ def test_init_makes_a_site_that_builds_at_once(tmp_path, capsys):
     assert report.written and report.problems == [], [str(p) for p in report.problems]
     assert (tmp_path / "site/output/stories/yi-zhang-min-qing-di-tu/index.html").is_file()
     assert main(["init", str(tmp_path / "site")]) == 2  # never over an existing folder
+    (tmp_path / "a-file").write_text("x")
+    assert main(["init", str(tmp_path / "a-file")]) == 2 and "不是空的" in capsys.readouterr().err
