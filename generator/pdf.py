@@ -37,6 +37,7 @@ def make_pdf(page: str, files: dict[str, Path], base_path: str, font: str, root:
         raise ContentError([Problem("E503", f"生成 PDF 需要 WeasyPrint（{exc}）；请运行 python3 -m pip install -e '.[pdf]'，"
                                     "并安装 Pango（Debian/Ubuntu：apt-get install libpango-1.0-0 libpangoft2-1.0-0）")])
     family, path, index = _font(font, root)
+    family = family.replace('"', "").replace("\\", "")  # it goes into a CSS string below
     text = htmllib.unescape(_TAG.sub("", _HEAD.sub("", page)))
     _check_coverage(text, path, index, family)
     prefix = ORIGIN + base_path

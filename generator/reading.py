@@ -96,6 +96,10 @@ def read_all_pages(content: Path, found: Scan, settings: Settings, folder: str =
     """Every free page, content/pages/*.md; with folder="anthologies/",
     depth=2 and parse_preface, every anthology's preface."""
     pages, problems = [], []
+    shape = {"pages/": "pages/页面名.md", "anthologies/": "anthologies/县名/乡镇名.md",
+             "showcases/": "showcases/县名.md"}.get(folder, folder)
+    problems += [Problem("W325", f"这个文件没有读取：应放在 {shape}", str(content / k))
+                 for k in sorted(found[0]) if is_text(k, folder) and k.count("/") != depth]
     for location in sorted(k for k in found[0] if k.count("/") == depth and is_text(k, folder)):
         page, more = read_page(content / location, content, settings, *found, parse=parse)
         problems += more

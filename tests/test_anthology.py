@@ -196,3 +196,10 @@ def test_a_font_family_that_is_not_installed_is_named(tmp_path):
     toml.write_text(toml.read_text(encoding="utf-8").replace(str(FONT), "没有这种字体"), encoding="utf-8")
     report = run(content, pdf=True)
     assert [p.code for p in report.errors] == ["E504"] and "没有这种字体" in report.errors[0].message
+
+
+def test_a_preface_in_the_wrong_place_is_named(tmp_path):
+    content = site(tmp_path, **{"anthologies/浮云街道.md": PREFACE})
+    report = run(content)
+    assert [(p.code, Path(p.file).name) for p in report.problems] == [("W325", "浮云街道.md")]
+    assert "anthologies/县名/乡镇名.md" in report.problems[0].message
