@@ -11,7 +11,9 @@ write. Nothing is written before everything is known to be right.
 """
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import tempfile
 import time
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -23,12 +25,15 @@ from .changes import rescan, scan, scan_content, signature
 from .chinese import known_slugs, remember_slugs
 from .config import Settings, load_settings
 from .errors import Problem, UsageError, did_you_mean, excerpt
-from .files import Copies, static_files
+from .files import Copies, pictures_used, static_files
+from .images import Published, prune
+from .images import publish as publish_images
 from .incremental import choose, file_stat, fingerprints, one_per_place
 from .kinds import plan_pages
 from .library import build_library, only_county
 from .models import Library
 from .output import Claims, OutputLock, Staging, mark_collection, read_marker, recover
+from .pictures import publish as publish_pictures
 from .plan import PagePlan
 from .reader import parse_preface, parse_showcase
 from .reading import Scan, read_all_pages, read_all_stories, read_ratings
@@ -70,6 +75,7 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     pages: int = 0  #: pages the site has
     rendered: int = 0  #: pages rendered by this build
+    images: int = 0  #: pictures processed by this build (the others were found in the image store)
     files: int = 0  #: files written or replaced by this build
     removed: int = 0  #: files removed because nothing produces them any more
     written: bool = False  #: the output now holds this build's site
@@ -282,15 +288,62 @@ def _build_all_counties(options: Options, progress: Progress | None, session: Se
 
 def _build_site(options: Options, site: Site, found: dict, session: Session, report: Report,
                 progress: Progress | None) -> None:
-    """Plan, check the addresses, render what changed and write it."""
+    """Make the pictures, plan, check the addresses, render what changed and write it."""
     timer = _Timer(report)
-    plans, files = _plan(options, site, report, found, session)
+    store, kept = image_store(options.out, session.cache is not None)
+    try:
+        site, published = _pictures(options, site, found, session, store, report, progress)
+        timer.lap("images")
+        _write_site(options, site, found, session, report, progress, published, store)
+    finally:
+        if not kept:
+            shutil.rmtree(store, ignore_errors=True)
+    if report.written and kept:
+        prune(store, published.names)
+
+
+def image_store(out: Path, keep: bool = True) -> tuple[Path, bool]:
+    """Where the pictures made for an output are kept between builds, and
+    whether they are: without a cache (or where none can be made) a
+    temporary folder beside the output, removed after the build."""
+    if keep:
+        store = cache_path(out).parent / f"{out.name}.images"
+        try:
+            store.mkdir(parents=True, exist_ok=True)
+            return store, True
+        except OSError:
+            pass  # the cache's own warning (W602) says the next build will be slower
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent)), False
+
+
+def _pictures(options: Options, site: Site, found: dict, session: Session, store: Path, report: Report,
+              progress: Progress | None) -> tuple[Site, Published]:
+    """Every picture the site shows, made or found in the store; the library
+    with its HTML pointing at them (pictures.py)."""
+    lib = site.library
+    items = [*lib.stories.values(), *lib.pages, *lib.prefaces.values(), *lib.showcases.values()]
+    uses = pictures_used(found, items, all_media=site.county is None)
+    known = session.cache.images if session.cache is not None else session.table("image-sources")
+    published = publish_images(options.content, found, uses, site.settings.images, store, known,
+                               jobs_for(options.jobs), progress)
+    report.problems += published.problems
+    report.images = published.made
+    return replace(site, library=publish_pictures(lib, published.pictures, session.table("pictures"))), published
+
+
+def _write_site(options: Options, site: Site, found: dict, session: Session, report: Report,
+                progress: Progress | None, published: Published, store: Path) -> None:
+    timer = _Timer(report)
+    plans, files = _plan(options, site, report, found, session, published.files)
     timer.lap("plan")
     if report.blocking(options):
         return
     cache = session.cache
     pages = fingerprints(site.theme, site.settings, site.library, plans, session)
-    sources = {address: file_stat(source) for address, (source, _, _) in files.items()}
+    # A made picture's name is the hash of what it was made from: the name is its identity.
+    sources = {address: (source.name,) if source.parent == store else file_stat(source)
+               for address, (source, _, _) in files.items()}
     work = choose(options.out, cache, plans, files, pages, sources)
     staging = Staging(options.out)
     try:
@@ -303,7 +356,8 @@ def _build_site(options: Options, site: Site, found: dict, session: Session, rep
             report.problems += one_per_place(failed)
             return
         for address in work.copies:
-            staging.copy(address, files[address][0])
+            source = files[address][0]
+            staging.copy(address, source, link=source.parent == store)
         if work.stale is None:
             staging.commit(work.token)
         else:
@@ -319,8 +373,8 @@ def _build_site(options: Options, site: Site, found: dict, session: Session, rep
 
 
 def _plan(options: Options, site: Site, report: Report, found: dict,
-          session: Session) -> tuple[list[PagePlan], Copies]:
-    """Plan every page and copied file, and claim each address once."""
+          session: Session, pictures: Copies | None = None) -> tuple[list[PagePlan], Copies]:
+    """Plan every page and copied file (`pictures`: the made ones), and claim each address once."""
     content = options.content
     plans = plan_pages(site.library, site.settings, session, frozenset({"pdf"} if options.pdf else ()), site.county)
     theme_files = {address: root / address for root in site.theme.static_dirs  # later layers override
@@ -328,6 +382,7 @@ def _plan(options: Options, site: Site, report: Report, found: dict,
     lib = site.library
     items = [*lib.stories.values(), *lib.pages, *lib.prefaces.values(), *lib.showcases.values()]
     files, problems = static_files(content, theme_files, found, items, all_media=site.county is None)
+    files.update(pictures or {})
     report.problems += problems
     claims = Claims()
     for plan in plans:

@@ -73,6 +73,15 @@ class Anthology:
 
 
 @dataclass(frozen=True)
+class Images:
+    """How pictures are published (images.py)."""
+
+    widths: tuple[int, ...] = (480, 960, 1600)  #: the sizes made of every picture, never wider than it
+    quality: int = 80  #: of WebP and JPEG, 1–100
+    max_pixels: int = 200_000_000  #: a picture with more is refused (a decompression bomb, or a mistake)
+
+
+@dataclass(frozen=True)
 class Settings:
     title: str
     city: str
@@ -85,6 +94,7 @@ class Settings:
     coverage_target: float = 1.0
     rating: Rating = field(default_factory=Rating)
     anthology: Anthology = field(default_factory=Anthology)
+    images: Images = field(default_factory=Images)
     county_urls: tuple[tuple[str, str], ...] = ()  #: [counties.<slug>] base_url: (slug, address of its own site)
     accent: str = ""  #: a standalone county site's colour (from its showcase), "" elsewhere
 
@@ -102,7 +112,7 @@ class Settings:
 
 
 TOP_KEYS = {"title", "city", "base_url", "language", "theme", "description", "footer",
-            "standards", "coverage", "rating", "anthology", "counties"}
+            "standards", "coverage", "rating", "anthology", "counties", "images"}
 RATING_KEYS = {"criteria", "trim_from", "min_judges", "recuse", "awards", "publish"}
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _THEME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -182,6 +192,7 @@ def parse_settings(text: str, name: str = "site.toml") -> tuple[Settings | None,
     rating = _rating(c, doc.get("rating", {}))
     anthology = _anthology(c, doc.get("anthology", {}))
     county_urls = _county_urls(c, doc.get("counties", {}))
+    images = _images(c, doc.get("images", {}))
     theme = c.string(doc, "theme", "default")
     if not _THEME.match(theme):  # a path would load templates (code) from anywhere, content/ included
         c.problem("E103", "theme", f"theme 应为 themes/ 下一个文件夹的名字，如 \"default\"，现在是 {excerpt(repr(theme))}")
@@ -192,7 +203,7 @@ def parse_settings(text: str, name: str = "site.toml") -> tuple[Settings | None,
         description=c.string(doc, "description", "") if "description" in doc else "",
         footer=c.string(doc, "footer", "") if "footer" in doc else "",
         standards=standards, coverage_target=float(target), rating=rating, anthology=anthology,
-        county_urls=county_urls,
+        county_urls=county_urls, images=images,
     )
     return settings, c.problems
 
@@ -250,6 +261,21 @@ def _anthology(c: _Checker, value: Any) -> Anthology:
         c.problem("E103", "pdf_font", "anthology.pdf_font 应为字体文件的路径或字体名称")
         font = ""
     return Anthology(paper, font.strip())
+
+
+def _images(c: _Checker, value: Any) -> Images:
+    if not isinstance(value, dict):
+        c.problem("E103", "images", "[images] 应为一个表")
+        return Images()
+    c.unknown(value, {"widths", "quality", "max_pixels"}, "images.")
+    widths = value.get("widths", list(Images.widths))
+    if not (isinstance(widths, list) and widths and len(widths) <= 8 and all(
+            isinstance(w, int) and not isinstance(w, bool) and 16 <= w <= 8000 for w in widths)):
+        c.problem("E103", "widths", f"images.widths 应为 1 到 8 个 16 到 8000 之间的整数，如 [480, 960, 1600]，"
+                  f"现在是 {excerpt(repr(widths))}")
+        widths = list(Images.widths)
+    return Images(tuple(sorted(set(widths))), c.number(value, "quality", 80, 1, 100, "images.", integer=True),
+                  c.number(value, "max_pixels", Images.max_pixels, 1, 10**10, "images.", integer=True))
 
 
 def _rating(c: _Checker, value: Any) -> Rating:

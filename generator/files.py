@@ -9,13 +9,16 @@ story would be served from the site's own address, with the site's rights.
 from __future__ import annotations
 
 import posixpath
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
 from .errors import Problem
 from .svg import unsafe_svg
 
-PICTURES = {"jpg", "jpeg", "png", "gif", "webp", "avif", "bmp", "svg"}
+# Pictures other than SVG are not copied but made anew (images.py): upright, small, without metadata.
+RASTER = {"jpg", "jpeg", "png", "gif", "webp", "avif", "bmp", "tif", "tiff", "heic", "heif"}
+PICTURES = RASTER | {"svg"}
 DOCUMENTS = {"pdf", "ofd", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "wps", "et", "dps",
              "odt", "ods", "odp", "zip", "rar", "7z"}
 AUDIO = {"mp3", "m4a", "aac", "wav", "ogg", "oga", "flac"}
@@ -26,6 +29,11 @@ KINDS = "图片、PDF、Word/Excel/PowerPoint/WPS 文档、压缩包、音频和
 
 def extension(name: str) -> str:
     return posixpath.splitext(name)[1][1:].lower()
+
+
+def is_raster(name: str) -> bool:
+    """A picture the image pipeline publishes (images.py), not copied as it is."""
+    return extension(name) in RASTER
 
 
 def publishable(name: str) -> bool:
@@ -67,13 +75,15 @@ def static_files(content: Path, theme_files: dict[str, Path], found: Iterable[st
     items = list(items)
     used = {a.address for item in items for a in item.assets}
     for address in sorted(k for k in found if k.startswith("media/") and (all_media or k in used)):
+        if is_raster(address):
+            continue  # see pictures_used
         if publishable(address):
             files[address] = (content / address, f"文件 {address}", None)
         else:
             problems.append(Problem("W319", f"这种文件不能发布，没有复制；只能发布{KINDS}", str(content / address)))
     for item in items:
         for asset in item.assets:
-            if not asset.address.startswith("media/"):
+            if not asset.address.startswith("media/") and not is_raster(asset.address):
                 files[asset.address] = (content / asset.source, f"{item.source} 引用的 {asset.source}", item.source)
     for address, (source, _, _) in files.items():
         why = unsafe_content(source) if source != theme_files.get(address) else None
@@ -81,3 +91,29 @@ def static_files(content: Path, theme_files: dict[str, Path], found: Iterable[st
             problems.append(Problem("E320", f"这个 SVG 图片{why}，不能发布；请用图像软件另存为 PNG，"
                                     "或删去其中的脚本和外部引用", str(source)))
     return files, problems
+
+
+@dataclass
+class Use:
+    """A picture file and where it is published and shown."""
+
+    addresses: set[str] = field(default_factory=set)  #: output addresses it is referred to by
+    refs: list[tuple[str, int | None]] = field(default_factory=list)  #: (referring file, line)
+    own: bool = False  #: also published at its own address, in its own format (media/ nobody uses)
+
+
+def pictures_used(found: Iterable[str], items: Iterable, all_media: bool = True) -> dict[str, Use]:
+    """source (relative to content/) → its use, for every raster picture the
+    stories and pages refer to and, with `all_media`, every one in media/."""
+    uses: dict[str, Use] = {}
+    for item in items:
+        for asset in item.assets:
+            if is_raster(asset.source):
+                use = uses.setdefault(asset.source, Use())
+                use.addresses.add(asset.address)
+                use.refs.append((item.source, asset.line))
+    if all_media:
+        for address in sorted(found):
+            if address.startswith("media/") and is_raster(address) and address not in uses:
+                uses[address] = Use({address}, [], own=True)
+    return uses

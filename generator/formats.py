@@ -11,26 +11,38 @@ from typing import Callable
 import jinja2
 
 from .models import BASE
+from .pictures import LOADING, finish_page, for_print
 from .plan import PagePlan
 from .render import View
 
 Writer = Callable[[jinja2.Environment, View, PagePlan], bytes]
 
 
+def _rendered(env: jinja2.Environment, view: View, plan: PagePlan) -> str:
+    return env.get_template(plan.template).render(view.build(plan))
+
+
 def _page(env: jinja2.Environment, view: View, plan: PagePlan) -> str:
-    """The plan's template rendered with its context; links in story HTML get the site's base path."""
-    return env.get_template(plan.template).render(view.build(plan)).replace(BASE, view.settings.base_path)
+    """The plan's template rendered with its context; links in story HTML get
+    the site's base path, pictures their loading (pictures.py)."""
+    return finish_page(_rendered(env, view, plan)).replace(BASE, view.settings.base_path)
 
 
 def _template(env: jinja2.Environment, view: View, plan: PagePlan) -> bytes:
     return _page(env, view, plan).encode("utf-8")
 
 
+def _xml(env: jinja2.Environment, view: View, plan: PagePlan) -> bytes:
+    """A feed's entries carry story HTML: its links and pictures get absolute addresses."""
+    page = _rendered(env, view, plan).replace(LOADING, "").replace(BASE, view.settings.base_url)
+    return page.encode("utf-8")
+
+
 def _pdf(env: jinja2.Environment, view: View, plan: PagePlan) -> bytes:
     """The plan's template rendered, then printed to PDF (pdf.py)."""
     from .pdf import make_pdf
 
-    page = _page(env, view, plan)
+    page = for_print(_rendered(env, view, plan)).replace(BASE, view.settings.base_path)
     settings = view.settings
     return make_pdf(page, view.files, settings.base_path, settings.anthology.pdf_font, view.root)
 
@@ -42,7 +54,7 @@ def _csv(env: jinja2.Environment, view: View, plan: PagePlan) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-FORMATS: dict[str, Writer] = {"html": _template, "xml": _template, "text": _template, "pdf": _pdf, "csv": _csv}
+FORMATS: dict[str, Writer] = {"html": _template, "xml": _xml, "text": _template, "pdf": _pdf, "csv": _csv}
 
 
 def write(env: jinja2.Environment, view: View, plan: PagePlan) -> bytes:

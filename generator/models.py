@@ -44,6 +44,39 @@ class Cover:
     url: str  #: address relative to the site root, e.g. media/a.jpg
     alt: str
     caption: str = ""
+    picture: "Picture | None" = None  #: as published, once made (pictures.publish); None for an SVG
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One published size of a picture (images.py)."""
+
+    address: str  #: e.g. media/x-480w-0123456789.webp; the hash is of the source and the settings
+    width: int
+    height: int
+    mime: str  #: image/webp, image/jpeg, image/png or image/gif
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A picture as published: its sizes in a modern format (WebP) and in one
+    every browser shows (JPEG; PNG when it has transparency; GIF when animated)."""
+
+    address: str  #: as the story referred to it, e.g. media/x.jpg
+    width: int  #: of the largest size, upright
+    height: int
+    modern: tuple[Variant, ...]  #: WebP, narrowest first; empty for an animated picture
+    fallback: tuple[Variant, ...]  #: narrowest first
+    key: str  #: hash of the source and the settings: equal keys, equal files
+
+    @property
+    def largest(self) -> Variant:
+        return self.fallback[-1]
+
+    @property
+    def default(self) -> Variant:
+        """What a browser that knows no srcset shows: the second smallest size (960 by default)."""
+        return self.fallback[min(1, len(self.fallback) - 1)]
 
 
 @dataclass(frozen=True)

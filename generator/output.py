@@ -277,9 +277,16 @@ class Staging:
         self.root = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
         self.root.chmod(0o755)  # mkdtemp makes it private; a web server must read the site
 
-    def copy(self, address: str, source: Path) -> None:
+    def copy(self, address: str, source: Path, link: bool = False) -> None:
+        """`link`: a hard link will do (a file never changed in place, like a made picture)."""
         path = self.root / address
         path.parent.mkdir(parents=True, exist_ok=True)
+        if link:
+            try:
+                os.link(source, path)
+                return
+            except OSError:
+                pass  # another file system, or links not allowed: copy
         shutil.copyfile(source, path)
 
     def commit(self, token: str) -> None:

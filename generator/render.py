@@ -16,6 +16,7 @@ from .config import Settings
 from .errors import Problem, did_you_mean
 from .kinds import BY_KIND, anthologies, coverage, lists, ratings, site_files
 from .models import Library, Story
+from .pictures import picture
 from .ratings import two_decimals
 from .plan import PagePlan
 
@@ -89,6 +90,7 @@ def make_environment(theme: Theme, settings: Settings, templates_cache: Path | N
         addresses=ADDRESSES,
         url=lambda path="": base_path + path.lstrip("/"),
         abs_url=lambda path="": base_url + path.lstrip("/"),
+        picture=picture,
     )
     env.filters.update(cn_date=format_date, reading_minutes=reading_minutes, css_string=css_string,
                        two_decimals=two_decimals)
@@ -172,7 +174,7 @@ class View:
         ctx: dict[str, Any] = {
             "site": self.settings, "plan": plan, "nav": self.nav, "page_url": plan.url,
             "standards": self.settings.standards, "standard_by_id": self.standard_by_id,
-            "tag_by_name": self.tag_by_name, "title": "",
+            "tag_by_name": self.tag_by_name, "title": ""
         }
         ctx.update(BY_KIND[plan.kind].context(plan, self))
         return ctx

@@ -59,6 +59,24 @@ def story(body: str = "正文。\n", **fields) -> str:
     return f"---\n{lines}---\n\n{body}"
 
 
+def png(width: int = 8, height: int = 6, colour=(200, 30, 30), fmt: str = "PNG", **save) -> bytes:
+    """A real picture of one colour, as bytes of `fmt`."""
+    import io
+
+    from PIL import Image
+
+    data = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(data, fmt, **save)
+    return data.getvalue()
+
+
+def made(page: str, stem: str) -> list[str]:
+    """The addresses of the made sizes of a picture (images.py) a page refers to."""
+    import re
+
+    return sorted(set(re.findall(rf"{re.escape(stem)}-\d+w-[0-9a-f]{{10}}\.(?:jpg|png|webp|gif)", page)))
+
+
 def make_site(root: Path, files: dict[str, str | bytes]) -> Path:
     """Write a small site inline below root/content and return that folder.
     site.toml and org.csv (one county, one township, two branches) are added

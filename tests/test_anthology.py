@@ -64,7 +64,7 @@ def test_the_book_has_cover_preface_contents_stories_and_colophon(tmp_path):
     assert re.findall(r'<span class="toc-title">([^<]+)</span>', toc) == ["第一个故事", "第一个故事的续篇", "第二个故事"]
     assert toc.index("中山村党支部") < toc.index("长汀村党支部")  # branches in org.csv order
     assert "别的故事" not in page  # another township's
-    assert page.count("第二段正文。") == 3 and 'src="/gsh/media/x.png"' in page  # in full, images included
+    assert page.count("第二段正文。") == 3 and re.search(r'src="/gsh/media/x-40w-[0-9a-f]{10}\.jpg"', page)  # in full
     ids = re.findall(r' id="([^"]+)"', page)
     assert len(ids) == len(set(ids)) and 'id="a1--yi-kai-shi"' in page  # headings unique in the book
     assert "收录故事</dt><dd>3 篇（2 个党支部）" in page

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import broken_links, make_site, story, tree
+from conftest import broken_links, made, make_site, png, story, tree
 from generator import reading
 from generator.build import Options, build
 from generator.cli import main
@@ -28,7 +28,8 @@ def site(tmp_path, **extra):
         "stories/d.md": story("丁。\n\n![图](/media/d.png)\n", title="莲都的故事丁", county="莲都区", township="碧湖镇",
                               branch="堰头村党支部", tags="[共同, 古堰]", date="2021-04-01"),
         "showcases/云和县.md": SHOWCASE,
-        "media/yunhe.png": b"\x89PNG banner", "media/a.png": b"\x89PNG a", "media/d.png": b"\x89PNG d",
+        "media/yunhe.png": png(colour=(0, 90, 200)), "media/a.png": png(colour=(10, 10, 10)),
+        "media/d.png": png(colour=(200, 200, 0)),
         **extra})
 
 
@@ -47,7 +48,8 @@ def test_the_city_site_has_a_showcase_per_county(tmp_path):
     run(content)
     out = tmp_path / "out"
     page = (out / "counties/yun-he-xian/index.html").read_text(encoding="utf-8")
-    assert "云和县是童话世界。" in page and 'src="/media/yunhe.png" alt="云和梯田"' in page
+    assert "云和县是童话世界。" in page and 'alt="云和梯田"' in page
+    assert [p.rsplit(".")[-1] for p in made(page, "/media/yunhe")] == ["jpg", "webp"]
     assert page.index("精选故事") < page.index("云和的故事甲") < page.index("最新故事")
     assert 'href="/anthologies/yun-he-xian/fu-yun-jie-dao/"' in page and 'href="/counties/yun-he-xian/jin-shui-tan-zhen/"' in page
     assert 'href="/counties/yun-he-xian/fu-yun-jie-dao/#zhong-shan-cun-dang-zhi-bu"' in page
@@ -67,10 +69,10 @@ def test_a_county_site_holds_that_county_alone(tmp_path, name):
     run(content, out, county=name)
     files = tree(out)
     everything = text_of(out)
-    for other in ("莲都", "碧湖", "堰头", "古堰", "d.png"):
+    for other in ("莲都", "碧湖", "堰头", "古堰", "media/d"):
         assert other not in everything, other
-    assert "stories/d/index.html" not in files and "media/d.png" not in files
-    assert files["media/a.png"] == b"\x89PNG a"
+    assert "stories/d/index.html" not in files and not any(f.startswith("media/d") for f in files)
+    assert len(made(files["stories/a/index.html"].decode(), "/media/a")) == 2
     home = files["index.html"].decode()
     assert "云和县是童话世界。" in home and "<title>云和县党建好故事</title>" in home
     assert "--red: #0b5394" in home

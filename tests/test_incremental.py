@@ -1,6 +1,7 @@
 """The build cache: after every kind of edit, an incremental build gives
 exactly the bytes of a fresh build without cache, and does less work."""
 import os
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -136,13 +137,21 @@ def test_edit_free_page(site):
 
 
 def test_edit_image(site):
+    """A changed picture is made again under new names, the old ones leave the
+    output, and only the pages showing it are rendered again."""
     tiny, out, rebuild = site
     from PIL import Image
+    before = sorted(p.name for p in (out / "media").iterdir())
+    assert [re.sub(r"-[0-9a-f]{10}\.", ".", n) for n in before] == ["map-16w.jpg", "map-16w.webp"]
     Image.new("RGB", (32, 18), (0, 90, 0)).save(tiny / "media" / "map.png")
     touch_later(tiny / "media" / "map.png")
     report = rebuild()
-    assert (out / "media/map.png").read_bytes() == (tiny / "media/map.png").read_bytes()
-    assert report.rendered == 0 and report.files == 1
+    after = sorted(p.name for p in (out / "media").iterdir())
+    assert [re.sub(r"-[0-9a-f]{10}\.", ".", n) for n in after] == ["map-32w.jpg", "map-32w.webp"]
+    assert report.images == 1 and report.removed == 2
+    assert after[0] in (out / "stories/fuyun-map/index.html").read_text()
+    assert 0 < report.rendered < report.pages
+    assert before[0] not in (out / "index.html").read_text()
 
 
 def test_corrupt_cache_is_discarded_with_a_warning(site):

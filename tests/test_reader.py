@@ -106,7 +106,7 @@ def test_images_in_body_follow_the_path_rules_with_lines(settings):
 
 def test_links_and_images_get_the_base_path_when_a_page_is_rendered(tmp_path):
     """The parse is the same for every address the site may have; a page gets its site's base path."""
-    from conftest import make_site
+    from conftest import make_site, png
     from conftest import story as story_text
     from generator.build import Options, build
 
@@ -114,10 +114,11 @@ def test_links_and_images_get_the_base_path_when_a_page_is_rendered(tmp_path):
     s, _ = story(body=body)
     assert f'href="{BASE}about/"' in s.html and f'src="{BASE}media/a.jpg"' in s.html
     content = make_site(tmp_path, {"site.toml": 'title="t"\ncity="c"\nbase_url="https://x.org/gsh/"\n',
-                                   "stories/s.md": story_text(body), "media/a.jpg": b"jpg"})
+                                   "stories/s.md": story_text(body), "media/a.jpg": png(fmt="JPEG")})
     assert build(Options(content=content, out=tmp_path / "out", jobs=1)).written
     page = (tmp_path / "out/stories/s/index.html").read_text(encoding="utf-8")
-    assert 'href="/gsh/about/"' in page and 'src="/gsh/media/a.jpg"' in page and 'href="https://gov.cn/"' in page
+    assert 'href="/gsh/about/"' in page and 'href="https://gov.cn/"' in page
+    assert re.search(r'<img src="/gsh/media/a-8w-[0-9a-f]{10}\.jpg"', page)
     assert BASE not in page
 
 
