@@ -12,11 +12,12 @@ import csv
 import hashlib
 import io
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
-from PIL import Image
-
-from .files import PICTURES, extension
+from .files import extension, is_raster
+from .images import PictureError, make
 from .models import BASE, Story
 
 _SRC = re.compile(r'(src|href)="' + re.escape(BASE) + r'([^"#?]+)[^"]*"')
@@ -29,6 +30,14 @@ def order(stories: list[Story]) -> list[Story]:
 
 def write_packet(stories: list[Story], content: Path, root: Path, env, settings) -> list[list[str]]:
     """The packet into `root`; returns the key's rows (number, story id, title, place)."""
+    store = Path(tempfile.mkdtemp(prefix=f".{root.name}-pictures-", dir=root.parent))
+    try:
+        return _write_packet(stories, content, root, env, settings, store)
+    finally:
+        shutil.rmtree(store, ignore_errors=True)
+
+
+def _write_packet(stories: list[Story], content: Path, root: Path, env, settings, store: Path) -> list[list[str]]:
     template = env.get_template("blind.html")
     key = [["编号", "故事编号（id）", "标题", "县（市、区）", "乡镇（街道）", "党支部"]]
     sheet = [["story", "judge", *(c.id for c in settings.rating.criteria), "comment"]]
@@ -40,14 +49,19 @@ def write_packet(stories: list[Story], content: Path, root: Path, env, settings)
         pictures: dict[str, str] = {}
 
         def picture(address: str) -> str | None:
-            """A picture copied without its metadata, under the story's number; None for other files."""
+            """A picture made like the site's (upright, no metadata: images.py) at its largest
+            size, under the story's number; None for other files and for a bad picture."""
             if address not in pictures:
                 source = sources.get(address) or (content / address)
-                if extension(address) not in PICTURES or extension(address) == "svg" or not source.is_file():
+                if not is_raster(address) or not source.is_file():
                     return None
-                name = f"img/{number}-{len(pictures) + 1}.{extension(address)}"
-                with Image.open(source) as image:
-                    image.save(root / name, format=image.format)  # Pillow keeps no EXIF unless told to
+                try:
+                    made = make(source, store, settings.images)
+                except PictureError:
+                    return None
+                largest = made.files(settings.images)[-1][0]
+                name = f"img/{number}-{len(pictures) + 1}.{extension(largest)}"
+                shutil.copyfile(store / largest, root / name)
                 pictures[address] = name
             return pictures[address]
 

@@ -27,6 +27,7 @@ from .config import Settings, load_settings
 from .errors import Problem, UsageError, did_you_mean, excerpt
 from .files import Copies, pictures_used, static_files
 from .images import Published, prune
+from .images import check as check_pictures
 from .images import publish as publish_images
 from .incremental import choose, file_stat, fingerprints, one_per_place
 from .kinds import plan_pages
@@ -322,8 +323,7 @@ def _pictures(options: Options, site: Site, found: dict, session: Session, store
     """Every picture the site shows, made or found in the store; the library
     with its HTML pointing at them (pictures.py)."""
     lib = site.library
-    items = [*lib.stories.values(), *lib.pages, *lib.prefaces.values(), *lib.showcases.values()]
-    uses = pictures_used(found, items, all_media=site.county is None)
+    uses = pictures_used(found, lib.texts(), all_media=site.county is None)
     known = session.cache.images if session.cache is not None else session.table("image-sources")
     published = publish_images(options.content, found, uses, site.settings.images, store, known,
                                jobs_for(options.jobs), progress)
@@ -379,9 +379,7 @@ def _plan(options: Options, site: Site, report: Report, found: dict,
     plans = plan_pages(site.library, site.settings, session, frozenset({"pdf"} if options.pdf else ()), site.county)
     theme_files = {address: root / address for root in site.theme.static_dirs  # later layers override
                    for address in sorted(scan(root))}
-    lib = site.library
-    items = [*lib.stories.values(), *lib.pages, *lib.prefaces.values(), *lib.showcases.values()]
-    files, problems = static_files(content, theme_files, found, items, all_media=site.county is None)
+    files, problems = static_files(content, theme_files, found, site.library.texts(), all_media=site.county is None)
     files.update(pictures or {})
     report.problems += problems
     claims = Claims()
@@ -429,5 +427,8 @@ def check_site(options: Options) -> tuple[Report, Site | None]:
     if site is not None and options.county:
         site = county_site(options, site, report)
     if site is not None:
+        uses = pictures_used(found[0], site.library.texts(), all_media=site.county is None)
+        known = session.cache.images if session.cache is not None else {}
+        report.problems += check_pictures(options.content, found[0], uses, site.settings.images, known)
         _plan(options, site, report, found[0], session)
     return report, site

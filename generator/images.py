@@ -113,16 +113,17 @@ def _plugins() -> None:
     register_heif_opener()
 
 
-def _open(data: bytes):
+def _open(data: bytes | Path):
     from PIL import Image, UnidentifiedImageError
 
     if "_plugins" not in _done:
         _plugins()
         _done.add("_plugins")
     try:
-        return Image.open(io.BytesIO(data))
+        return Image.open(io.BytesIO(data) if isinstance(data, bytes) else data)
     except UnidentifiedImageError:
-        if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypmsf1", b"ftyphevc"):
+        head = data[:12] if isinstance(data, bytes) else _head(data)
+        if head[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypmsf1", b"ftyphevc"):
             raise PictureError("E343", "是 HEIC 格式（苹果手机的照片），需要 pillow-heif 才能处理：请运行 "
                                "pip install pillow-heif，或在手机上把“相机 → 格式”设为“兼容性最佳”，"
                                "或用“照片”“画图”等软件另存为 JPEG") from None
@@ -131,9 +132,15 @@ def _open(data: bytes):
         raise PictureError("E341", f"图片文件已损坏（{exc}）；请重新导出或换一张") from None
 
 
-def probe(data: bytes, spec: Images) -> tuple[Source, object]:
-    """The source's facts from its header (nothing decoded yet) and the open image.
-    PictureError when it is not a picture we can publish."""
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(12)
+
+
+def probe(data: bytes | Path, spec: Images) -> tuple[Source, object]:
+    """The source's facts from its header (nothing decoded yet) and the open
+    image. PictureError when it is not a picture we can publish. Given a path,
+    only the header is read, and the digest is left empty (for `check`)."""
     from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = None  # our own limit below, with our own message
@@ -150,8 +157,17 @@ def probe(data: bytes, spec: Images) -> tuple[Source, object]:
         width, height = height, width
     animation = ("webp" if image.format == "WEBP" else "gif") if getattr(image, "n_frames", 1) > 1 else ""
     alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
-    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest() if isinstance(data, bytes) else ""
     return Source(digest, width, height, alpha, animation), image
+
+
+def inspect(path: Path, spec: Images) -> None:
+    """PictureError when the picture at `path` cannot be published, as far as
+    its header tells (a truncated file is only found when it is made)."""
+    try:
+        probe(path, spec)[1].close()
+    except OSError as exc:
+        raise PictureError("E341", f"无法读取（{exc.strerror or exc}）") from None
 
 
 def make(path: Path, store: Path, spec: Images, own_format: bool = False) -> Source:
@@ -229,7 +245,6 @@ def _LANCZOS():
 
 def _plain_colours(image, icc: bytes | None, alpha: bool):
     """RGB (RGBA with transparency), in sRGB, 8 bits a channel."""
-    from PIL import Image
 
     mode = "RGBA" if alpha else "RGB"
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey: scale, do not clip at 255
@@ -323,10 +338,7 @@ def publish(content: Path, stats: dict, uses: dict, spec: Images, store: Path, k
             known[src] = (stats.get(src), tuple(source.__dict__.values()))
             continue
         known.pop(src, None)
-        code, message = error
-        use = uses[src]
-        problems += [Problem(code, f"图片“{src}”{message}", file, line) for file, line in use.refs] or \
-            [Problem("W344", f"这张图片没有页面用到，{message}，没有发布", str(content / src))]
+        problems += _problems(content, src, uses[src], *error)
     pictures, files, names = {}, {}, set()
     for src, source in sources.items():
         use = uses[src]
@@ -346,6 +358,31 @@ def publish(content: Path, stats: dict, uses: dict, spec: Images, store: Path, k
                                         "在故事里引用它，就会转成网页能显示的格式", str(content / src)))
     names |= {f"{s.key(spec)}.json" for s in sources.values()}
     return Published(pictures, files, problems, len(todo), names)
+
+
+def check(content: Path, stats: dict, uses: dict, spec: Images, known: dict) -> list:
+    """The problems of the pictures in `uses` as far as their headers tell,
+    for `gushihui check`: nothing is made or written. A source the last build
+    made (its stat unchanged) is not looked at again."""
+    problems = []
+    for src, use in uses.items():
+        entry = known.get(src)
+        if entry and entry[0] == stats.get(src):
+            continue
+        try:
+            inspect(content / src, spec)
+        except PictureError as exc:
+            problems += _problems(content, src, use, exc.code, exc.message)
+    return problems
+
+
+def _problems(content: Path, src: str, use, code: str, message: str) -> list:
+    """A bad picture's problem at each place that refers to it; a warning
+    when no page does (it is only left out)."""
+    from .errors import Problem
+
+    return [Problem(code, f"图片“{src}”{message}", file, line) for file, line in use.refs] or \
+        [Problem("W344", f"这张图片没有页面用到，{message}，没有发布", str(content / src))]
 
 
 def _names(src: str, source: Source, spec: Images, own: bool) -> list[str]:

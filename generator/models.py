@@ -244,6 +244,10 @@ class Library:
     showcases: dict[str, Showcase] = field(default_factory=dict)  #: county → its introduction
     ratings: Any = None  #: ratings.Ratings of the judges' scores, None without content/ratings/
 
+    def texts(self) -> list:
+        """Everything written in Markdown, which may refer to files: stories, pages, prefaces, showcases."""
+        return [*self.stories.values(), *self.pages, *self.prefaces.values(), *self.showcases.values()]
+
     def coverage(self) -> tuple[int, int]:
         """(branches with at least one story, all branches)."""
         branches = [b for c in self.counties for t in c.townships for b in t.branches]
