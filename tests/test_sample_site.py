@@ -174,3 +174,27 @@ def test_every_county_of_the_sample_is_a_site_of_its_own(tmp_path):
         assert (out / "index.html").is_file() and broken_links(out, f"{base}{slugify(county)}/") == [], county
         others = counties - {county}
         assert not any(other in (out / "index.html").read_text(encoding="utf-8") for other in others)
+
+
+def test_pictures_are_published_without_metadata_and_with_their_size(sample):
+    """content/media/yunhe-fuyun-map.jpg is a phone photo: stored on its side with
+    EXIF orientation 6, a camera, a time, GPS, XMP and a comment. No picture
+    of the site keeps any of it, and every <img> says how large it is."""
+    from PIL import Image
+
+    source = Image.open(CONTENT / "media/yunhe-fuyun-map.jpg")
+    assert source.getexif().get(0x0112) == 6 and source.getexif().get_ifd(0x8825)  # the test is real
+    pictures = [p for p in sample.rglob("*") if p.suffix in (".jpg", ".jpeg", ".png", ".webp", ".gif")]
+    assert len(pictures) >= 15 * 6
+    for path in pictures:
+        data = path.read_bytes()
+        with Image.open(path) as image:
+            assert not image.getexif() and not {"exif", "xmp", "icc_profile", "comment"} & set(image.info), path
+        for mark in (b"Exif\0\0", b"http://ns.adobe.com/xap/1.0/", b"HUAWEI", b"fuyun street"):
+            assert mark not in data, (path, mark)
+    # Upright: the 1200×800 map was stored 800×1200 and turned back.
+    [largest] = sample.glob("media/yunhe-fuyun-map-1200w-*.jpg")
+    assert Image.open(largest).size == (1200, 800)
+    for page in sample.rglob("*.html"):
+        for img in re.findall(r"<img\b[^>]*>", page.read_text(encoding="utf-8")):
+            assert re.search(r' width="\d+"', img) and re.search(r' height="\d+"', img), (page, img)
