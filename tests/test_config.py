@@ -41,3 +41,15 @@ def test_custom_standards_replace_the_defaults():
     settings, problems = parse_settings(BASE + '[[standards]]\nid = "a"\nname = "甲"\n[[standards]]\nid = "b"\nname = "乙"\n')
     assert problems == []
     assert [(s.id, s.name) for s in settings.standards] == [("a", "甲"), ("b", "乙")]
+
+
+def test_images_settings_and_their_mistakes():
+    settings, problems = parse_settings(BASE + "[images]\nwidths = [960, 320, 960]\nquality = 70\n")
+    assert problems == [] and settings.images.widths == (320, 960) and settings.images.quality == 70
+    assert parse_settings(BASE)[0].images.widths == (480, 960, 1600)
+    text = BASE + "[images]\nwidths = [0, 480]\nquality = 101\nmax_pixles = 5\n"
+    settings, problems = parse_settings(text)
+    # widths below 16 (line 5), quality above 100 (line 6), a misspelt key with its correction (line 7)
+    assert sorted((p.code, p.line) for p in problems) == [("E103", 5), ("E103", 6), ("W104", 7)]
+    assert "max_pixels" in [p for p in problems if p.code == "W104"][0].message
+    assert settings.images.widths == (480, 960, 1600) and settings.images.quality == 80  # defaults stand in
