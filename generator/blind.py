@@ -56,7 +56,7 @@ def _write_packet(stories: list[Story], content: Path, root: Path, env, settings
                 if not is_raster(address) or not source.is_file():
                     return None
                 try:
-                    made = make(source, store, settings.images)
+                    made, _ = make(source, store, settings.images)
                 except PictureError:
                     return None
                 largest = made.files(settings.images)[-1][0]

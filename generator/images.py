@@ -17,7 +17,8 @@ import io
 import json
 import os
 import posixpath
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .config import Images
@@ -25,7 +26,7 @@ from .models import Picture, Variant
 
 RASTER = {"jpg", "jpeg", "png", "gif", "webp", "avif", "bmp", "tif", "tiff", "heic", "heif"}
 # A source of these types may also be published under its own name, in its own format.
-SAME_FORMAT = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP"}
+SAME_FORMAT = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP", "avif": "AVIF"}
 PIPELINE = "1"  # bump when `make` changes what it writes: every name changes with it
 WEBP_METHOD = 4  # libwebp's effort, 0–6; 4 is its default balance of size and time
 MIME = {"webp": "image/webp", "jpg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
@@ -61,7 +62,9 @@ class Source:
     def sizes(self, spec: Images) -> list[tuple[int, int]]:
         """(width, height) of each size: the widths below the picture's own,
         and the picture's own width capped at the largest. An animated picture has one."""
-        widest = self.width if self.animation else min(self.width, spec.widths[-1])
+        if self.animation:
+            return [(self.width, self.height)]
+        widest = min(self.width, spec.widths[-1])
         widths = [w for w in spec.widths if w < widest] + [widest]
         return [(w, max(1, round(self.height * w / self.width))) for w in widths]
 
@@ -170,7 +173,7 @@ def inspect(path: Path, spec: Images) -> None:
         raise PictureError("E341", f"无法读取（{exc.strerror or exc}）") from None
 
 
-def make(path: Path, store: Path, spec: Images, own_format: bool = False) -> Source:
+def make(path: Path, store: Path, spec: Images, own_format: bool = False) -> tuple[Source, bool]:
     """Every size of the picture at `path` in the store (nothing when its manifest
     says they are there already); `own_format`: also the largest in the source's
     own format, to publish at its own address. PictureError for a bad picture."""
@@ -180,12 +183,13 @@ def make(path: Path, store: Path, spec: Images, own_format: bool = False) -> Sou
         raise PictureError("E341", f"无法读取（{exc.strerror or exc}）") from None
     source, image = probe(data, spec)
     manifest = store / f"{source.key(spec)}.json"
-    own = same_format_name(path.name, source, spec) if own_format else None
-    names = [name for name, *_ in source.files(spec)] + ([own] if own else [])
-    if manifest.exists() and all((store / n).exists() for n in names):
-        return _read_manifest(manifest)
+    if manifest.exists():
+        done = _read_manifest(manifest)
+        if all((store / n).exists() for n in _names(path.name, done, spec, own_format)):
+            return done, False
     try:
-        made = _derive(image, source, spec)
+        with _strict_decoding():
+            made, source = _derive(image, source, spec)
     except PictureError:
         raise
     except Exception as exc:  # noqa: BLE001  truncated data, a broken chunk: Pillow's errors vary by format
@@ -193,11 +197,25 @@ def make(path: Path, store: Path, spec: Images, own_format: bool = False) -> Sou
     store.mkdir(parents=True, exist_ok=True)
     for name, _, _, ext in source.files(spec):
         _write(store / name, made[name])
+    own = same_format_name(path.name, source, spec) if own_format else None
     if own and not (store / own).exists():
         _write(store / own, _encode(made["largest"], SAME_FORMAT[posixpath.splitext(own)[1][1:]], spec,
                                     source.alpha))
     _write(manifest, json.dumps(source.__dict__).encode())
-    return source
+    return source, True
+
+
+@contextmanager
+def _strict_decoding():
+    """A truncated file is an error, even when another library in this process
+    (WeasyPrint does) told Pillow to fill the missing part with grey."""
+    from PIL import ImageFile
+
+    previous, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
+    try:
+        yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
 def _read_manifest(path: Path) -> Source:
@@ -211,30 +229,32 @@ def _write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _derive(image, source: Source, spec: Images) -> dict:
-    """{store file name: bytes} of every size and format, and "largest": the upright image."""
+def _derive(image, source: Source, spec: Images) -> tuple[dict, Source]:
+    """{store file name: bytes} of every size and format, and "largest": the
+    upright image; and the source, told now whether its pixels are all opaque."""
     from PIL import ImageOps
 
-    sizes = source.sizes(spec)
     if source.animation:
-        return _animated(image, source, spec)
-    widest, tallest = sizes[-1]
+        return _animated(image, source, spec), source
+    widest, tallest = source.sizes(spec)[-1]
     if image.format == "JPEG":  # decode at a reduced scale (libjpeg's DCT scaling): 4× less work for a phone photo
         turned = image.getexif().get(0x0112, 1) in (5, 6, 7, 8)
         image.draft(image.mode, (tallest, widest) if turned else (widest, tallest))
     image.load()
     icc = image.info.get("icc_profile")
     image = _plain_colours(ImageOps.exif_transpose(image), icc, source.alpha)
+    if source.alpha and image.getchannel("A").getextrema()[0] == 255:  # a screenshot saved with an opaque alpha
+        image, source = image.convert("RGB"), replace(source, alpha=False)
     key, out = source.key(spec), {}
     current = image
-    for w, h in reversed(sizes):  # each size from the next larger one: less to read each time
+    fallback = "png" if source.alpha else "jpg"
+    for w, h in reversed(source.sizes(spec)):  # each size from the next larger one: less to read each time
         current = current.resize((w, h), _LANCZOS(), reducing_gap=3.0) if current.size != (w, h) else current
         if w == widest:
             out["largest"] = current
         out[f"{key}-{w}.webp"] = _encode(current, "WEBP", spec, source.alpha)
-        fallback = "png" if source.alpha else "jpg"
         out[f"{key}-{w}.{fallback}"] = _encode(current, "PNG" if source.alpha else "JPEG", spec, source.alpha)
-    return out
+    return out, source
 
 
 def _LANCZOS():
@@ -289,8 +309,9 @@ def _animated(image, source: Source, spec: Images) -> dict:
 
     frames, durations = [], []
     for frame in ImageSequence.Iterator(image):
-        frames.append(frame.convert("RGBA"))
         durations.append(frame.info.get("duration", 100))
+        frames.append(frame.convert("RGBA"))
+        frames[-1].info.clear()  # the GIF writer takes a comment or XMP from the first frame's info
     [(name, *_)] = source.files(spec)
     out = io.BytesIO()
     fmt = "WEBP" if source.animation == "webp" else "GIF"
@@ -309,7 +330,7 @@ class Published:
     pictures: dict[str, Picture]  #: address a story refers to → the picture published for it
     files: dict[str, tuple[Path, str, str | None]]  #: output address → (store file, label, referring file)
     problems: list
-    made: int = 0  #: sources processed by this build (not found in the store)
+    made: int = 0  #: sources this build made pictures of (the others were found in the store)
     names: set[str] = None  #: every store file this site uses
 
 
@@ -332,21 +353,23 @@ def publish(content: Path, stats: dict, uses: dict, spec: Images, store: Path, k
             todo.append(src)
     problems = []
     results = make_pictures([(content / src, uses[src].own) for src in todo], store, spec, jobs, progress)
-    for src, (source, error) in zip(todo, results):
-        if source is not None:
-            sources[src] = source
-            known[src] = (stats.get(src), tuple(source.__dict__.values()))
+    made = 0
+    for src, (result, error) in zip(todo, results):
+        if result is None:
+            known.pop(src, None)
+            problems += _problems(content, src, uses[src], *error)
             continue
-        known.pop(src, None)
-        problems += _problems(content, src, uses[src], *error)
+        source, work = result
+        sources[src], known[src] = source, (stats.get(src), tuple(source.__dict__.values()))
+        made += work
     pictures, files, names = {}, {}, set()
     for src, source in sources.items():
         use = uses[src]
         referrer = use.refs[0][0] if use.refs else None
         for address in sorted(use.addresses):
             if use.refs:
-                pictures[address], made = picture(address, source, spec)
-                for out, name in made.items():
+                pictures[address], sizes = picture(address, source, spec)
+                for out, name in sizes.items():
                     files[out] = (store / name, f"图片 {src} 的缩放图", referrer)
                     names.add(name)
             own = same_format_name(src, source, spec) if use.own else None
@@ -357,7 +380,7 @@ def publish(content: Path, stats: dict, uses: dict, spec: Images, store: Path, k
                 problems.append(Problem("W319", "浏览器不能直接显示这种图片，又没有页面用到它，没有发布；"
                                         "在故事里引用它，就会转成网页能显示的格式", str(content / src)))
     names |= {f"{s.key(spec)}.json" for s in sources.values()}
-    return Published(pictures, files, problems, len(todo), names)
+    return Published(pictures, files, problems, made, names)
 
 
 def check(content: Path, stats: dict, uses: dict, spec: Images, known: dict) -> list:

@@ -122,7 +122,7 @@ def _picture_batch(items: list) -> list:
 
 
 def make_pictures(items: list, store: Path, spec, jobs: int, progress: Progress | None) -> list:
-    """[(Source or None, (code, message) or None)] for each (path, own format?), in order.
+    """[((Source, made?) or None, (code, message) or None)] for each (path, own format?), in order.
     A picture takes a tenth of a second or more: two are worth a second process."""
     if not items:
         return []

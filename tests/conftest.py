@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -102,6 +103,9 @@ class Links(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         self.urls += [v for k, v in attrs if k in ("href", "src") and v]
+        for k, v in attrs:  # every candidate of a srcset, too
+            if k == "srcset" and v:
+                self.urls += [c.strip().split(" ")[0] for c in v.split(",") if c.strip()]
         if "id" in a:
             self.ids.add(a["id"])
         if tag == "html":
@@ -130,6 +134,7 @@ def broken_links(out: Path, base_path: str = "/") -> list[tuple[str, str]]:
             if url.startswith(("http://", "https://", "mailto:", "data:")):
                 continue
             path, _, fragment = url.partition("#")
+            path = unquote(path)
             if not path:
                 target = page
             elif path.startswith(base_path):
