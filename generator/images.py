@@ -24,17 +24,11 @@ from pathlib import Path
 from .config import Images
 from .models import Picture, Variant
 
-RASTER = {"jpg", "jpeg", "png", "gif", "webp", "avif", "bmp", "tif", "tiff", "heic", "heif"}
 # A source of these types may also be published under its own name, in its own format.
 SAME_FORMAT = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP", "avif": "AVIF"}
 PIPELINE = "1"  # bump when `make` changes what it writes: every name changes with it
 WEBP_METHOD = 4  # libwebp's effort, 0–6; 4 is its default balance of size and time
 MIME = {"webp": "image/webp", "jpg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
-
-
-def is_raster(address: str) -> bool:
-    """A picture the pipeline publishes (an SVG is published as it is, once checked)."""
-    return posixpath.splitext(address)[1][1:].lower() in RASTER
 
 
 class PictureError(Exception):
