@@ -100,20 +100,45 @@ def reading_minutes(units: int) -> int:
 
 
 def summarize(text: str, limit: int = 120) -> str:
-    """Cut `text` at the last sentence end within `limit` characters.
-
-    Without any sentence end in reach, cut at the limit and add an ellipsis.
+    """Cut `text` at the last sentence end within `limit` characters; when the
+    first sentence is longer, the whole sentence if it ends within half as much
+    again; else after the last clause (，；：) within the limit, with an
+    ellipsis; a word is never cut in two unless nothing else can be done.
     """
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
     end = 0
-    for match in _SENTENCE_END.finditer(text, 0, limit + 3):
-        if match.end() <= limit:
+    for match in _SENTENCE_END.finditer(text, 0, limit * 3 // 2 + 3):
+        if match.end() <= limit or (not end and match.end() <= limit * 3 // 2):
             end = match.end()
     if end:
         return text[:end]
-    return text[: limit - 1].rstrip("，、；：,;: ") + "……"
+    clause = max(text.rfind(mark, 0, limit) for mark in "，；：,;")
+    cut = clause if clause > limit // 3 else limit - 1
+    return text[:cut].rstrip("，、；：,;: ") + "……"
+
+
+# The ways a date is written in Chinese offices: 2017-03-15, 2017年3月15日,
+# 2017/3/15 and 2017.3.15, with or without leading zeros. Full-width digits and
+# separators (as WPS may type them) are folded first; spaces may stand around 年月日.
+_DATE_FORMS = re.compile(r"([0-9]{4})(?:([-/.])([0-9]{1,2})\2([0-9]{1,2})"  # 2017-03-15, 2017/3/15, 2017.3.15
+                         r"|\s*年\s*([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*日)")  # 2017年3月15日
+
+
+def parse_date(text: str) -> dt.date | None:
+    """The day a date written in one of the accepted forms names; None when the
+    text is not such a date; ValueError when it is, but the day does not exist.
+
+    >>> parse_date("2017年3月15日"), parse_date("2017/03/15"), parse_date("2017.3.15")
+    (datetime.date(2017, 3, 15), datetime.date(2017, 3, 15), datetime.date(2017, 3, 15))
+    """
+    match = _DATE_FORMS.fullmatch(unicodedata.normalize("NFKC", text).strip())
+    if match is None:
+        return None
+    year, _, *parts = match.groups()
+    month, day = (int(n) for n in parts if n is not None)
+    return dt.date(int(year), month, day)  # ValueError for 2023年2月30日, month 13, year 0
 
 
 def format_date(day: dt.date) -> str:

@@ -98,6 +98,8 @@ class Story:
     cover: Cover | None = None
     featured: bool = False
     draft: bool = False
+    origin: str = ""  #: 来源, the frontmatter's `source` (e.g. 丽水日报), or "". Not the file: that is `source`
+    editor: str = ""  #: 责任编辑, the frontmatter's `editor`; "" when not given
     assets: tuple[Asset, ...] = ()
     lines: dict[str, int] = field(default_factory=dict, compare=False)  #: frontmatter key → line
     digest: str = ""  #: hash of the file's text and place: equal digests, equal stories

@@ -2,7 +2,8 @@ import datetime as dt
 
 import pytest
 
-from generator.chinese import count_characters, format_date, join_soft_breaks, reading_minutes, slugify, summarize
+from generator.chinese import (count_characters, format_date, join_soft_breaks, parse_date, reading_minutes,
+                               slugify, summarize)
 
 
 @pytest.mark.parametrize("name, slug", [
@@ -69,3 +70,27 @@ def test_short_summary_is_whole_text():
 
 def test_format_date():
     assert format_date(dt.date(2017, 3, 15)) == "2017年3月15日"
+
+
+@pytest.mark.parametrize("text, day", [
+    ("2017-03-15", dt.date(2017, 3, 15)), ("2017-3-5", dt.date(2017, 3, 5)),
+    ("2017年3月15日", dt.date(2017, 3, 15)), ("2017年03月05日", dt.date(2017, 3, 5)),
+    ("2017 年 3 月 15 日", dt.date(2017, 3, 15)), ("２０１７年３月１５日", dt.date(2017, 3, 15)),
+    ("2017/3/15", dt.date(2017, 3, 15)), ("2017/03/15", dt.date(2017, 3, 15)),
+    ("2017.3.15", dt.date(2017, 3, 15)), ("2017.03.15", dt.date(2017, 3, 15)),
+    (" 2024-02-29 ", dt.date(2024, 2, 29)), ("２０１７－０３－１５", dt.date(2017, 3, 15)),
+])
+def test_parse_date_accepts_the_forms_offices_write(text, day):
+    assert parse_date(text) == day
+
+
+@pytest.mark.parametrize("text", ["20170315", "2017-03/15", "2017/03.15", "2017年3月15", "3月15日", "17-03-15",
+                                  "2017-03-15T10:00", "2017-003-15", "二〇一七年三月十五日", "2017—03—15", ""])
+def test_parse_date_rejects_other_text(text):
+    assert parse_date(text) is None
+
+
+@pytest.mark.parametrize("text", ["2023年2月30日", "2023-02-29", "2017/13/1", "2017.4.31", "0000-01-01", "2017-00-10"])
+def test_parse_date_of_a_day_that_does_not_exist(text):
+    with pytest.raises(ValueError):
+        parse_date(text)

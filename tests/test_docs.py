@@ -8,6 +8,11 @@ def test_error_catalogue_in_docs_matches_the_code():
     text = (ROOT / "docs/errors.md").read_text(encoding="utf-8")
     documented = dict(re.findall(r"^\| ([EW]\d{3}) \| (.+?) \|$", text, re.M))
     assert documented == CODES
+    # and below the table, a section per code: what it means and how to fix it
+    sections = re.split(r"^### (?=[EW]\d{3} )", text, flags=re.M)[1:]
+    explained = dict(re.match(r"([EW]\d{3}) (.+)", section).groups() for section in sections)
+    assert explained == CODES and len(sections) == len(CODES)
+    assert all("**怎么改**" in section for section in sections)
 
 
 def test_readme_starts_with_the_two_commands_ci_runs():

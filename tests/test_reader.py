@@ -31,6 +31,12 @@ def test_full_frontmatter(settings):
     assert s.lines["date"] == 6
 
 
+def test_a_list_typed_with_chinese_commas_is_still_a_list(settings):
+    """[民情地图，美丽乡村] is one YAML item (the comma is full-width): two tags were meant."""
+    s, problems = story("tags: [民情地图，美丽乡村、两山理论]\nauthors: [封平；陈一良]\n", settings=settings)
+    assert problems == [] and s.tags == ("民情地图", "美丽乡村", "两山理论") and s.authors == ("封平", "陈一良")
+
+
 def test_standard_by_id_and_authors_as_one_string(settings):
     s, problems = story("standard: discipline\nauthors: 封平、陈一良\n", settings=settings)
     assert problems == []
@@ -49,11 +55,23 @@ def test_missing_required_fields_each_reported(settings):
         f"缺少必填字段“{k}”" + ("（格式：2017-03-15）" if k == "date" else "") for k in ("county", "township", "branch", "date"))
 
 
-@pytest.mark.parametrize("value, code", [("2017-02-30", "E303"), ("2017/03/15", "E303"), ("'20170315'", "E303")])
-def test_bad_dates_point_at_the_date_line(settings, value, code):
+@pytest.mark.parametrize("value, wrong", [
+    ("2017-02-30", "不存在"), ("2023年2月30日", "不存在"), ("2023/2/29", "不存在"), ("2017.13.01", "不存在"),
+    ("'20170315'", "格式不对"), ("2017/03-15", "格式不对"), ("2017年3月15", "格式不对"), ("三月十五日", "格式不对"),
+    ("2017-03-15 10:00", "格式不对"),
+])
+def test_bad_dates_point_at_the_date_line(settings, value, wrong):
     text = HEAD.replace("2017-03-15", value) + "---\n正文\n"
     s, problems = parse_story(text, "a.md", settings)
-    assert s is None and codes(problems) == [(code, 6)]
+    assert s is None and codes(problems) == [("E303", 6)]
+    assert wrong in problems[0].message
+
+
+@pytest.mark.parametrize("value", ["2017-03-15", "2017-3-15", "2017年3月15日", "2017年03月15日", "2017 年 3 月 15 日",
+                                   "2017/3/15", "2017/03/15", "2017.3.15", "2017.03.15", "２０１７年３月１５日"])
+def test_dates_in_the_forms_offices_write_them(settings, value):
+    s, problems = parse_story(HEAD.replace("2017-03-15", value) + "---\n正文\n", "a.md", settings)
+    assert problems == [] and s.date == dt.date(2017, 3, 15)
 
 
 def test_unknown_field_is_a_warning_with_correction(settings):
@@ -196,3 +214,99 @@ def test_sanitize_alone_drops_data_links():
     from generator.markup import sanitize
     assert "data:" not in sanitize('<a href="data:text/html,x">a</a><q cite="data:,x">b</q>')
     assert 'src="data:image/gif;base64,R0lG"' in sanitize('<img src="data:image/gif;base64,R0lG">')
+
+
+def test_source_and_editor(settings):
+    s, problems = story("source: 丽水日报\neditor: 李明\n", settings=settings)
+    assert problems == []
+    assert (s.origin, s.editor) == ("丽水日报", "李明")
+    assert s.source == "content/stories/yh/fuyun-map.md"  # still the file
+    s, _ = story(settings=settings)
+    assert (s.origin, s.editor) == ("", "")
+
+
+def test_source_and_editor_must_be_text(settings):
+    s, problems = story("source: [丽水日报, 云和新闻]\neditor: {name: 李明}\n", settings=settings)
+    assert s is None and codes(problems) == [("E304", 7), ("E304", 8)]
+    assert "“source”应为一段文字" in problems[0].message
+
+
+# A broken frontmatter: HEAD is lines 1–6 (--- and five fields); `extra` starts on line 7.
+@pytest.mark.parametrize("replace, line", [
+    # a full-width colon on the first line (PyYAML notices it on the next), in the middle, at the end
+    ("title: 民情地图", 2), ("township: 浮云街道", 4), ("date: 2017-03-15", 6),
+])
+def test_full_width_colon_after_a_key(settings, replace, line):
+    key, value = replace.split(": ")
+    text = HEAD.replace(replace, f"{key}：{value}") + "---\n正文\n"
+    s, problems = parse_story(text, "a.md", settings)
+    assert s is None and codes(problems) == [("E301", line)]
+    message = problems[0].message
+    assert f"第 {line} 行“{key}：{value}”" in message
+    assert "冒号要用英文半角的 : ，后面加一个空格" in message and f"应写成“{key}: {value}”" in message
+
+
+@pytest.mark.parametrize("extra, line, said", [
+    ("cover:/media/a.jpg\ncover_alt: 图\n", 7,
+     "冒号后面缺少空格。冒号要用英文半角的 : ，后面加一个空格，应写成“cover: /media/a.jpg”"),
+    ("summary: “民情地图: 连心桥”\n", 7, '的值两边是中文引号，在文件头里不起引号的作用。要加引号请用英文半角的 "，'
+                                  '应写成“summary: "民情地图: 连心桥"”'),
+    ("tags:\n\t- 民情地图\n", 8, "用了 Tab 键（制表符）。文件头里缩进和冒号后面都只能用空格"),
+    ("tags: [民情地图, 美丽乡村\nfeatured: true\n", 7, "的方括号 [ 没有配对的 ]。列表要在同一行写完并以 ] 结尾"),
+    ("tags: [民情地图, 美丽乡村】\n", 7,
+     "结尾的方括号用了中文的 】 ，要用英文半角的 ]，应写成“tags: [民情地图, 美丽乡村]”"),
+    ('summary: "一张地图\nfeatured: true\n', 7, '开头的英文引号 " 没有配对的结尾引号'),
+    ('summary: "一张地图”\n', 7, '结尾的引号用了中文的 ” ，要用英文半角的 "，应写成“summary: "一张地图"”'),
+    ('summary: "两山"理念深入人心\n', 7,
+     "引号后面又有文字。标题里的引号请用中文引号，应写成「summary: “两山”理念深入人心」"),
+    ("summary: @民情地图\n", 7,
+     '的值以“@”开头，这个符号在文件头里有特殊用途。请把整个值用英文半角引号括起来，应写成“summary: "@民情地图"”'),
+    ("summary: `民情地图`\n", 7, "的值以“`”开头"),
+    ("summary: %民情地图\n", 7, "的值以“%”开头"),
+    ("summary: *民情地图\n", 7, "的值以“*”开头"),
+    ("summary: &民情地图\n", 7, "的值以“&”开头"),
+    ("summary: !民情地图\n", 7, "的值以“!”开头"),
+    ("summary: |民情地图\n", 7, "的值以“|”开头"),
+    ("summary: >民情地图\n", 7, "的值以“>”开头"),
+    ("summary: - 民情地图\n", 7, "的值以“-”开头"),
+    ("authors: [@封平, 陈一良]\n", 7,
+     '的列表里“@封平”以“@”开头，这个符号在文件头里有特殊用途。请给这一项加上英文半角引号，写成 "@封平"'),
+    ("authors:\n  - @封平\n", 8, '的值以“@”开头'),
+    ("summary: 一句话\n  featured: true\n", 8, "开头多了空格。每个字段都要顶格写，前面不留空格"),
+    ("summary: 民情地图: 干群连心桥\n", 7, "的值里有英文冒号加空格，会被当成又一个字段。请把这个冒号改成中文的“：”，"
+                                   "应写成“summary: 民情地图：干群连心桥”"),
+])
+def test_yaml_mistakes_are_explained_in_chinese_at_their_line(settings, extra, line, said):
+    s, problems = story(extra, settings=settings)
+    assert s is None and codes(problems) == [("E301", line)]
+    assert problems[0].message.startswith(f"文件头有误：第 {line} 行") and said in problems[0].message
+
+
+def test_an_unknown_yaml_mistake_falls_back_to_a_chinese_message_with_an_excerpt(settings):
+    # summary: | wants the text below it indented: 正文 (line 8) is where PyYAML stops
+    s, problems = story("summary: |\n正文\nfeatured: true\n", settings=settings)
+    assert s is None and codes(problems) == [("E301", 8)]
+    message = problems[0].message
+    assert message.startswith("文件头有误：第 8 行“正文”附近不符合格式。每个字段一行，写成“字段: 值”")
+    assert "（YAML 的说明：" in message and "expected" in message and len(message) < 200
+
+
+def test_a_head_that_is_not_fields(settings):
+    for head, said in (("title：民情地图\n", "用了中文冒号“：”"), ("民情地图\n", "不是“字段: 值”的形式")):
+        s, problems = parse_story(f"---\n{head}---\n正文\n", "a.md", settings)
+        assert s is None and codes(problems) == [("E301", 2)] and said in problems[0].message
+
+
+def test_lines_count_blank_lines_after_the_opening_dashes(settings):
+    text = "---\n\n" + HEAD[4:].replace("2017-03-15", "2017-02-30") + "---\n正文\n"
+    assert codes(parse_story(text, "a.md", settings)[1]) == [("E303", 7)]
+    text = "---\n\n" + HEAD[4:] + "tags: [甲\n---\n正文\n"
+    assert codes(parse_story(text, "a.md", settings)[1]) == [("E301", 8)]
+
+
+def test_a_required_field_hidden_by_a_wrong_colon_is_named(settings):
+    # indented, "county：云和县" continues the title's value: YAML finds no county
+    text = HEAD.replace("county: 云和县", "  county：云和县") + "---\n正文\n"
+    s, problems = parse_story(text, "a.md", settings)
+    assert s is None and codes(problems) == [("E302", 3)]
+    assert problems[0].message.startswith("缺少必填字段“county”：第 3 行“county：云和县”用了中文冒号")
