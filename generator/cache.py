@@ -19,7 +19,7 @@ from pathlib import Path
 from . import __version__, models, ratings
 from .errors import Problem
 
-SCHEMA = "gushihui-cache-3"
+SCHEMA = "gushihui-cache-4"
 CACHE_DIR = ".gushihui-cache"
 
 

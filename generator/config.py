@@ -90,6 +90,13 @@ class Settings:
     theme: str = "default"
     description: str = ""
     footer: str = ""
+    host: str = ""  #: 主办单位
+    organizer: str = ""  #: 承办单位
+    contact: str = ""  #: 联系方式
+    icp: str = ""  #: ICP 备案号, linked to the national filing site
+    police_beian: str = ""  #: 公安机关备案号
+    site_code: str = ""  #: 政府网站标识码
+    relative_urls: bool = False  #: every address relative to its page, so the output opens from disk
     standards: tuple[Standard, ...] = DEFAULT_STANDARDS
     coverage_target: float = 1.0
     rating: Rating = field(default_factory=Rating)
@@ -111,7 +118,8 @@ class Settings:
         return None
 
 
-TOP_KEYS = {"title", "city", "base_url", "language", "theme", "description", "footer",
+FOOTER_KEYS = ("host", "organizer", "contact", "icp", "police_beian", "site_code")
+TOP_KEYS = {"title", "city", "base_url", "language", "theme", "description", "footer", "relative_urls", *FOOTER_KEYS,
             "standards", "coverage", "rating", "anthology", "counties", "images"}
 RATING_KEYS = {"criteria", "trim_from", "min_judges", "recuse", "awards", "publish"}
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -149,6 +157,13 @@ class _Checker:
             self.problem("E103", key, f"“{where}{key}”应为非空的文字，现在是 {value!r}")
             return default or ""
         return value.strip()
+
+    def boolean(self, table: dict, key: str, default: bool, where: str = "") -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            self.problem("E103", key, f"“{where}{key}”只能是 true 或 false，现在是 {excerpt(repr(value))}")
+            return default
+        return value
 
     def number(self, table: dict, key: str, default, lo, hi, where: str = "", integer=False):
         value = table.get(key, default)
@@ -202,6 +217,8 @@ def parse_settings(text: str, name: str = "site.toml") -> tuple[Settings | None,
         language=c.string(doc, "language", "zh-CN"), theme=theme,
         description=c.string(doc, "description", "") if "description" in doc else "",
         footer=c.string(doc, "footer", "") if "footer" in doc else "",
+        **{key: c.string(doc, key, "") for key in FOOTER_KEYS if key in doc},
+        relative_urls=c.boolean(doc, "relative_urls", False),
         standards=standards, coverage_target=float(target), rating=rating, anthology=anthology,
         county_urls=county_urls, images=images,
     )
@@ -304,10 +321,7 @@ def _rating(c: _Checker, value: Any) -> Rating:
     if recuse not in ("county", "township", "none"):
         c.problem("E103", "recuse", f"rating.recuse 只能是 \"county\"、\"township\" 或 \"none\"，现在是 {recuse!r}")
         recuse = "county"
-    publish = value.get("publish", True)
-    if not isinstance(publish, bool):
-        c.problem("E103", "publish", f"rating.publish 只能是 true 或 false，现在是 {excerpt(repr(publish))}")
-        publish = True
+    publish = c.boolean(value, "publish", True, "rating.")
     ids = [k.id for k in criteria]
     if len(set(ids)) != len(ids) or any(i in ("story", "judge", "comment") for i in ids):
         c.problem("E103", "criteria", "rating.criteria 的 id 不能重复，也不能是 story、judge 或 comment")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
+import posixpath
+import re
 from typing import Callable
 
 import jinja2
@@ -24,8 +26,42 @@ def _rendered(env: jinja2.Environment, view: View, plan: PagePlan) -> str:
 
 def _page(env: jinja2.Environment, view: View, plan: PagePlan) -> str:
     """The plan's template rendered with its context; links in story HTML get
-    the site's base path, pictures their loading (pictures.py)."""
-    return finish_page(_rendered(env, view, plan)).replace(BASE, view.settings.base_path)
+    the site's base path, pictures their loading (pictures.py); with
+    relative_urls, every address of the site is made relative to the page."""
+    settings = view.settings
+    page = finish_page(_rendered(env, view, plan)).replace(BASE, settings.base_path)
+    return relative_addresses(page, plan.address, settings.base_path) if settings.relative_urls else page
+
+
+_ADDRESS = re.compile(r'\b(href|src|srcset|action|poster)="([^"]*)"')
+
+
+def relative_addresses(page: str, address: str, base_path: str) -> str:
+    """Every address of the site in `page` (they start with base_path) made
+    relative to the page at `address`, a folder's naming its index.html: a
+    browser reading files from a disk, a USB stick or a CD opens no folder."""
+    here = posixpath.dirname(address)
+
+    def relative(url: str) -> str:
+        if not url.startswith(base_path) or url.startswith("//"):
+            return url  # another host, a data: picture, a fragment of this page
+        tail = url[len(base_path):]
+        cut = min((i for i in (tail.find("#"), tail.find("?")) if i >= 0), default=len(tail))
+        path, rest = tail[:cut], tail[cut:]
+        if path == "" or path.endswith("/"):
+            path += "index.html"
+        return posixpath.relpath(path, here or ".") + rest
+
+    def attribute(match: re.Match) -> str:
+        name, value = match.groups()
+        if name == "srcset":
+            value = ", ".join(" ".join([relative(c.split(" ", 1)[0]), *c.split(" ", 1)[1:]])
+                              for c in value.split(", "))
+        else:
+            value = relative(value)
+        return f'{name}="{value}"'
+
+    return _ADDRESS.sub(attribute, page)
 
 
 def _template(env: jinja2.Environment, view: View, plan: PagePlan) -> bytes:

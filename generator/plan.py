@@ -82,6 +82,14 @@ class Planning:
                      for c in self.library.counties)
 
     @cached_property
+    def _newest_rank(self) -> dict[str, int]:
+        return {s.id: i for i, s in enumerate(self.library.by_date)}
+
+    def newest_first(self, ids) -> tuple[str, ...]:
+        """Story ids, newest first (equal dates: by id, as Library.by_date)."""
+        return tuple(sorted(ids, key=self._newest_rank.__getitem__))
+
+    @cached_property
     def standard_ids(self) -> dict[str, list[str]]:
         """standard id → ids of its stories, in display order."""
         ids: dict[str, list[str]] = {s.id: [] for s in self.settings.standards}

@@ -174,7 +174,7 @@ class View:
         ctx: dict[str, Any] = {
             "site": self.settings, "plan": plan, "nav": self.nav, "page_url": plan.url,
             "standards": self.settings.standards, "standard_by_id": self.standard_by_id,
-            "tag_by_name": self.tag_by_name, "title": ""
+            "tag_by_name": self.tag_by_name, "title": "", "description": "",
         }
         ctx.update(BY_KIND[plan.kind].context(plan, self))
         return ctx

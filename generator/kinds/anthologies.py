@@ -38,7 +38,8 @@ def plans(planning: Planning) -> list[PagePlan]:
 def context(plan: PagePlan, view) -> dict:
     lib = view.library
     if plan.kind == "anthologies":
-        return dict(counties=lib.counties, prefaces=lib.prefaces, title="乡镇汇编", pdf=plan.deps[-1][-1])
+        return dict(counties=lib.counties, prefaces=lib.prefaces, title="乡镇汇编", pdf=plan.deps[-1][-1],
+                    description=f"{view.settings.city}各乡镇（街道）的党建好故事汇编，可在线阅读、打印。")
     county, town = view.townships[tuple(plan.key.split("/", 1))]
     preface = lib.prefaces.get((county.name, town.name))
     stories = view.stories(plan.items)
@@ -46,7 +47,8 @@ def context(plan: PagePlan, view) -> dict:
     book = (preface.title if preface and preface.title else f"{town.name}党建好故事汇编")
     return dict(county=county, township=town, preface=preface, groups=[g for g in groups if g[1]],
                 stories=stories, bodies={s.id: _own_ids(s.html, s.slug) for s in stories},
-                book_title=book, title=book, editor=(preface.editor if preface and preface.editor else
+                book_title=book, title=book, description=f"{county.name}{town.name}各党支部的{len(stories)}个党建好故事，"
+                                                         "按支部编排，可在线阅读、打印。", editor=(preface.editor if preface and preface.editor else
                                                      f"{county.name}{town.name}"),
                 year=(preface.year if preface and preface.year else max(s.date.year for s in stories)),
                 paper=view.settings.anthology.paper, pdf_url=town.anthology_pdf_url if plan.deps[-1] else None)

@@ -30,5 +30,7 @@ def context(plan: PagePlan, view) -> dict:
     report = coverage(view.library)
     target = view.settings.coverage_target
     return dict(report=report, target=target, title="讲故事情况",
+                description=f"{view.settings.city}各县（市、区）、乡镇（街道）的党支部讲故事情况：已讲 "
+                            f"{report.share.told} 个，共 {report.share.total} 个；还没有讲故事的支部名单。",
                 chart=charts.stacked([(c.county.name, [c.share.told, c.share.total - c.share.told])
                                       for c in report.counties], ["已讲故事", "还没有讲"], "各县（市、区）讲故事的支部"))

@@ -60,6 +60,7 @@ def context(plan: PagePlan, view) -> dict:
     ctx = dict(rows=rated, not_rated=[(r, s) for r, s in rows if r.score is None], awards=awards,
                judges=(), recusals=(), counties=(), awards_chart=None,
                method=ratings.method, county=county, title=f"{county}展评结果" if county else "全市展评结果",
+               description=f"{county or settings.city}党建好故事展评的排名、得分和奖项（{len(rated)}个已评定故事）。",
                histogram=charts.histogram([float(r.score) for r, _ in rated], full,
                                           f"{county or '全市'}得分分布（{len(rated)} 个已评定故事）"))
     if county is None:

@@ -75,4 +75,5 @@ def context(plan: PagePlan, view) -> dict:
                 by_standard=[(s, *parts[s.id]) for s in view.settings.standards if parts[s.id][1]],
                 ranking=_ranking(lib, view.settings, stories), ranking_url=f"{RATINGS}{county.slug}/",
                 coverage=_coverage(lib, county.name), coverage_url=f"{COVERAGE}#{county.slug}",
-                title=county.name if plan.address != "index.html" else view.settings.title)
+                title=county.name if plan.address != "index.html" else view.settings.title,
+                description=f"{county.name}{county.branch_count}个党支部讲述的{len(stories)}个党建好故事：精选、最新和按“八个好”分类。")
