@@ -239,6 +239,10 @@ def test_representative_pages_pass_axe(crowded, served, tmp_path):
                        for rule, places in sorted(by_rule.items()))
     if by_rule:
         pytest.fail(f"axe-core (WCAG 2.1 A/AA + heading-order) found violations:{report}", pytrace=False)
+    # On a phone (360 px): the menu keeps to one row, and no page is wider than the screen.
+    crowded_phone = {name_of[r["url"]]: r["phone"] for r in results
+                     if r["phone"]["navRows"] != 1 or r["phone"]["overflow"] > 0}
+    assert crowded_phone == {}, f"at 360 px wide (navRows: rows of the menu; overflow: px too wide): {crowded_phone}"
 
 
 # -- feed and sitemap against their schemas --------------------------------------------------

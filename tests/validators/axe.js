@@ -6,7 +6,9 @@
 // loaded, axe-core is injected and run with the WCAG 2.0/2.1 A and AA rules plus the
 // best-practice rule heading-order. Prints one JSON array on stdout, one item per address:
 //   {url, status, violations: [{id, impact, help, helpUrl, nodes: [{target, html, summary}]}],
-//    incomplete: [rule ids], ran: number of rules that applied or passed}
+//    incomplete: [rule ids], ran: number of rules that applied or passed,
+//    phone: {navRows, overflow}: on a 360 px wide screen, the rows the site menu takes and by
+//    how many pixels the page is wider than the screen}
 // and exits 0 whatever axe found (the test judges); non-zero only when it could not run.
 'use strict';
 
@@ -52,6 +54,15 @@ async function main() {
         headingOrder: [...r.passes, ...r.violations, ...r.incomplete, ...r.inapplicable]
           .some(v => v.id === 'heading-order'),
       });
+    }
+    await page.setViewport({width: 360, height: 740, isMobile: true, hasTouch: true});
+    for (const result of results) {
+      await page.goto(result.url, {waitUntil: 'load', timeout: 30000});
+      result.phone = await page.evaluate(() => ({
+        navRows: new Set([...document.querySelectorAll('.site-nav li')]
+          .map(li => Math.round(li.getBoundingClientRect().top))).size,
+        overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      }));
     }
   } finally {
     await browser.close();
