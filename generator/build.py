@@ -398,7 +398,8 @@ def county_site(options: Options, site: Site, report: Report) -> Site | None:
     county = next((c for c in lib.counties if wanted in (c.name, c.slug)), None)
     if county is None:
         names = [c.name for c in lib.counties]
-        raise UsageError(f"名册里没有“{excerpt(wanted)}”{did_you_mean(wanted, names) or '；可选：' + '、'.join(names)}")
+        raise UsageError(f"组织名册里没有“{excerpt(wanted)}”{did_you_mean(wanted, names) or '；可选：' + '、'.join(names)}",
+                         "--county")
     showcase = lib.showcases.get(county.name)
     url = options.base_url or dict(site.settings.county_urls).get(county.slug) or \
         f"{site.settings.base_url}{county.slug}/"

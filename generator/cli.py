@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import json
 import re
+import socket
 import sys
 import unicodedata
 from contextlib import contextmanager
@@ -17,58 +19,230 @@ from . import __version__
 from .build import Options, Report, build, check_site
 from .chinese import slugify
 from .coverage import coverage
-from .errors import Problem, UsageError
+from .errors import Problem, UsageError, did_you_mean
 from .output import InterruptedAfterWrite, UnsafeOutput, check_output
 from .registry import load_registry
 
+# The command line in Chinese ------------------------------------------------------------
+#
+# argparse speaks English ("usage:", "options:", "unrecognized arguments: ..."). _Help writes
+# the help in Chinese, lined up by what a terminal shows (a Chinese character is two columns
+# wide); _Parser.error says argparse's complaints in Chinese (the table _ARGPARSE), exit 2.
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+_TOKEN = re.compile(r"[!-~]+|\s+|.")  # a run of ASCII (an option, a path, a number), a space, one character
+_NO_LINE_START = set("，。、；：？！）》”’")
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Lines of at most `width` columns. Chinese breaks between any two characters, but a line
+    never starts with ，。）: such a mark takes the character before it to the next line."""
+    lines, line = [], []
+    for token in _TOKEN.findall(" ".join(text.split())):
+        if line and not token.isspace() and _width("".join(line) + token) > width:
+            carry = [line.pop()] if token in _NO_LINE_START and len(line) > 1 else []
+            lines.append("".join(line).rstrip())
+            line = carry
+        if line or not token.isspace():
+            line.append(token)
+    return lines + ["".join(line).rstrip()] if line else lines
+
+
+class _Help(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
+
+    def _format_usage(self, usage, actions, groups, prefix):
+        # argparse wraps the usage counting characters: wrap it again by columns, each [ … ] whole
+        width, self._width = self._width, 10**6
+        try:
+            text = super()._format_usage(usage, actions, groups, prefix).strip()
+        finally:
+            self._width = width
+        head = f"{prefix}{self._prog} "
+        lines, line = [], head.rstrip()
+        for part in re.findall(r"\[[^\]]*\]|\S+", text[len(head):]):
+            if line.strip() and line != head.rstrip() and _width(f"{line} {part}") > width - self._current_indent:
+                lines.append(line)
+                line = " " * (_width(head) - 1)
+            line += " " + part
+        return "\n".join(lines + [line]) + "\n\n"
+
+    def format_help(self):  # argparse ends a section title with ":"
+        return re.sub(r"^(\S[^\n]*):$", r"\1：", super().format_help(), flags=re.MULTILINE)
+
+    def add_argument(self, action):
+        super().add_argument(action)
+        if action.help is not argparse.SUPPRESS:  # the help column is past the widest option as shown
+            shown = max(_width(self._format_action_invocation(a)) for a in [action, *self._subcommands(action)])
+            self._action_max_length = max(self._action_max_length, shown + self._current_indent)
+
+    def _format_action(self, action):
+        if self._subcommands(action):  # the commands themselves, without a line for "命令"
+            return "".join(self._format_action(a) for a in self._subcommands(action))
+        column = min(self._action_max_length + 2, self._max_help_position)
+        name = " " * self._current_indent + self._format_action_invocation(action)
+        lines = _wrap(self._expand_help(action), max(self._width - column, 11)) if action.help else []
+        if not lines:
+            return name + "\n"
+        if _width(name) + 2 <= column:
+            first = name + " " * (column - _width(name)) + lines[0]
+        else:
+            first = name + "\n" + " " * column + lines[0]
+        return "\n".join([first] + [" " * column + line for line in lines[1:]]) + "\n"
+
+    def _fill_text(self, text, width, indent):
+        return "\n".join(indent + line for line in _wrap(text, width - len(indent)))
+
+    @staticmethod
+    def _subcommands(action) -> list:
+        return action._get_subactions() if isinstance(action, argparse._SubParsersAction) else []
+
+
+def _listed(text: str) -> list[str]:
+    """argparse's "'a', 'b'", "--a, --b" or "--a --b" → ["a", "b"] / ["--a", "--b"]."""
+    return [part.strip("'\"") for part in re.split(r",? ", text)]
+
+
+_ARGPARSE = [  # argparse's messages (Python 3.11–3.13) → ours; options and values stay as typed
+    (r"the following arguments are required: (?P<names>.+)", "缺少 {names}（必须写）"),
+    (r"one of the arguments (?P<names>.+) is required", "{names} 之中必须写一个"),
+    (r"ambiguous option: (?P<option>\S+) could match (?P<names>.+)", "{option} 可以指 {names}，请写完整"),
+    (r"unexpected option string: (?P<option>.+)", "不认识 {option}"),
+    (r"expected one argument", "后面缺少{metavar}"),
+    (r"expected (at most |at least )?(one|\d+) arguments?", "后面的值的个数不对"),
+    (r"invalid choice: (?P<value>.+?),? (maybe you meant .*)?\(choose from (?P<names>.+)\)",
+     "不能是“{value}”，只能是 {names} 之一{hint}"),
+    (r"invalid \S+ value: (?P<value>.+)", "“{value}”不是有效的值"),
+    (r"not allowed with argument (?P<names>.+)", "不能和 {names} 同时使用"),
+    (r"ignored explicit argument (?P<value>.+)", "后面不用写值，请去掉“={value}”"),
+]
+
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse's own words, but our exit code and language
-        self.print_usage(sys.stderr)
-        print(f"gushihui: 命令行有误：{message}", file=sys.stderr)
+    """argparse with _Help, our own -h/--help, and its complaints in Chinese (exit code 2)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**{"formatter_class": _Help, "add_help": False, **kwargs})
+        self._positionals.title, self._optionals.title = "参数", "选项"
+        self.add_argument("-h", "--help", action="help", help="显示帮助并退出")
+
+    def add_subparsers(self, **kwargs):  # the commands, listed first under their own title
+        self._positionals.title = kwargs.setdefault("metavar", "命令")
+        return super().add_subparsers(**{"parser_class": _Parser, "required": True, **kwargs})
+
+    def parse_known_args(self, args=None, namespace=None):
+        # What a command does not know is reported by that command (with its usage), not the main one.
+        namespace, extra = super().parse_known_args(args, namespace)
+        if extra:
+            self.error(self._unknown(extra))
+        return namespace, extra
+
+    def error(self, message: str):
+        """argparse's complaint in Chinese, with the usage; exit code 2."""
+        message = self._in_chinese(message)
+        if self._commands() and message.endswith(f"缺少 {self._positionals.title}（必须写）"):  # `gushihui` alone
+            self.print_help(sys.stderr)  # what the commands are
+            print(f"\ngushihui: 请写出要做什么，如 {self.prog} {self._commands()[0]}", file=sys.stderr)
+        else:
+            self.print_usage(sys.stderr)
+            print(f"gushihui: {message}", file=sys.stderr)
+            print(f"查看用法：{self.prog} --help", file=sys.stderr)
         raise SystemExit(2)
+
+    def _in_chinese(self, message: str) -> str:
+        name, rest = "", message
+        if message.startswith("argument "):  # "argument --jobs: ..."
+            name, rest = message.removeprefix("argument ").split(": ", 1)
+        for pattern, chinese in _ARGPARSE:
+            found = re.fullmatch(pattern, rest)
+            if found:
+                words = found.groupdict()
+                names = _listed(words["names"]) if words.get("names") else []
+                value = (words.get("value") or "").strip("'\"")
+                rest = chinese.format(names="、".join(names), value=value, option=words.get("option"),
+                                      metavar=self._metavar(name), hint=did_you_mean(value, names) if names else "")
+                break
+        if name.startswith("-"):
+            return f"命令行参数 {name}：{rest}"
+        return f"命令行有误：{name}{rest}"  # a positional: 命令不能是“bulid”……
+
+    def _unknown(self, words: list[str]) -> str:
+        if words[0].startswith("-"):
+            option = words[0].split("=")[0]
+            known = [s for a in self._actions for s in a.option_strings]
+            return f"{self.prog} 没有 {option} 这个选项{did_you_mean(option, known)}"
+        spaced = [a.metavar for a in self._actions if not a.option_strings and a.nargs is None]
+        return f"多写了“{' '.join(words)}”" + (f"；{spaced[0]}里有空格时，要用英文双引号把它括起来" if spaced else "")
+
+    def _metavar(self, option: str) -> str:
+        for action in self._actions:
+            if option in action.option_strings:
+                return "、".join(action.choices) + " 之一" if action.choices else (action.metavar or "值")
+        return "值"
+
+    def _commands(self) -> list[str]:
+        return [name for a in self._actions if isinstance(a, argparse._SubParsersAction) for name in a.choices]
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="gushihui", description="故事汇：党建好故事网站生成器")
-    p.add_argument("--version", action="version", version=f"gushihui {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="命令")
-    b = sub.add_parser("build", help="生成网站")
-    b.add_argument("--content", type=Path, default=Path("content"), help="内容目录（默认 ./content）")
-    b.add_argument("--out", type=Path, default=Path("output"), help="输出目录（默认 ./output）")
-    b.add_argument("--base-url", help="覆盖 site.toml 里的 base_url")
-    b.add_argument("--drafts", action="store_true", help="同时生成草稿")
-    b.add_argument("--strict", action="store_true", help="把警告当作错误")
-    b.add_argument("--keep-going", action="store_true", help="跳过有错误的故事继续生成（仍以状态 1 退出）")
-    b.add_argument("--jobs", type=_positive, default=None, help="并行进程数（默认：CPU 核数）")
-    b.add_argument("--no-cache", action="store_true", help="不使用也不更新构建缓存，完整生成")
-    b.add_argument("--pdf", action="store_true", help="同时为每个乡镇汇编生成 PDF（需要 WeasyPrint 和中文字体）")
+    p = _Parser(prog="gushihui", description="故事汇：党建好故事网站生成器。",
+                epilog="想知道一个命令怎么用，就在它后面加 --help，如 gushihui build --help。")
+    p.add_argument("--version", action="version", version=f"gushihui {__version__}", help="显示版本号并退出")
+    sub = p.add_subparsers(dest="command", metavar="命令")
+
+    b = sub.add_parser("build", help="生成网站",
+                       description="把内容目录里的故事、组织名册和页面生成为网站，写在输出目录里。")
+    b.add_argument("--content", type=Path, default=Path("content"), metavar="目录", help="内容目录（默认 ./content）")
+    b.add_argument("--out", type=Path, default=Path("output"), metavar="目录", help="输出目录（默认 ./output）")
+    b.add_argument("--base-url", metavar="网址", help="换一个网址生成，不用 site.toml 里的 base_url")
+    b.add_argument("--drafts", action="store_true", help="草稿也生成")
+    b.add_argument("--strict", action="store_true", help="警告也算错误")
+    b.add_argument("--keep-going", action="store_true", help="跳过有错误的故事，其余照常生成（仍以状态 1 结束）")
+    b.add_argument("--jobs", type=_positive, default=None, metavar="进程数", help="同时用几个进程（默认为 CPU 核数）")
+    b.add_argument("--no-cache", action="store_true", help="不用也不更新构建缓存，从头完整生成")
+    b.add_argument("--pdf", action="store_true", help="同时把每本乡镇汇编生成 PDF（需要 WeasyPrint 和中文字体）")
     which = b.add_mutually_exclusive_group()
-    which.add_argument("--county", help="只生成这个县（市、区）自己的网站（名称或拼音）")
-    which.add_argument("--all-counties", action="store_true", help="为每个县（市、区）各生成一个网站，放在 --out 下各自的文件夹里")
-    which.add_argument("--blind", action="store_true", help="生成匿名评审材料（不生成网站）；对照表写在 --out 旁边")
-    c = sub.add_parser("check", help="只检查内容，不生成网站")
-    c.add_argument("--content", type=Path, default=Path("content"), help="内容目录（默认 ./content）")
-    c.add_argument("--min-coverage", type=_share, default=None,
-                   help="已讲故事的支部占比低于此值（0 到 1）时以状态 1 退出")
-    c.add_argument("--strict", action="store_true", help="把警告当作错误")
-    c.add_argument("--county", help="只检查这个县（市、区）（名称或拼音）")
-    c.add_argument("--format", choices=("text", "json"), default="text", help="输出格式（json 供其他程序读取）")
-    v = sub.add_parser("serve", help="本机预览，保存后浏览器自动刷新")
-    v.add_argument("--content", type=Path, default=Path("content"), help="内容目录（默认 ./content）")
-    v.add_argument("--port", type=_port, default=8000, help="端口（默认 8000）")
-    v.add_argument("--host", default="127.0.0.1", help="地址（默认 127.0.0.1，只有本机能访问）")
-    v.add_argument("--jobs", type=_positive, default=None, help="并行进程数（默认：CPU 核数）")
-    i = sub.add_parser("init", help="新建一个网站（可以直接生成的示例）")
-    i.add_argument("dir", type=Path, metavar="DIR", help="新网站的文件夹")
-    n = sub.add_parser("new", help="新建内容")
-    what = n.add_subparsers(dest="kind", required=True, parser_class=_Parser, metavar="类型")
-    s = what.add_parser("story", help="新建一个故事文件")
-    s.add_argument("title", metavar="TITLE", help="故事标题")
-    s.add_argument("--county", required=True)
-    s.add_argument("--township", required=True)
-    s.add_argument("--branch", required=True)
-    s.add_argument("--content", type=Path, default=Path("content"))
+    which.add_argument("--county", metavar="县名", help="只生成这个县（市、区）自己的网站（名称或拼音）")
+    which.add_argument("--all-counties", action="store_true",
+                       help="每个县（市、区）各生成一个网站，放在 --out 里各自的文件夹中")
+    which.add_argument("--blind", action="store_true", help="生成匿名评审材料（不生成网站）；编号对照表写在 --out 旁边")
+
+    c = sub.add_parser("check", help="只检查内容，不生成网站",
+                       description="检查内容（不生成网站），列出各县（市、区）讲故事的支部占比和催办名单。")
+    c.add_argument("--content", type=Path, default=Path("content"), metavar="目录", help="内容目录（默认 ./content）")
+    c.add_argument("--min-coverage", type=_share, default=None, metavar="占比",
+                   help="讲了故事的支部占比低于它（0 到 1 之间，如 0.9）时以状态 1 结束")
+    c.add_argument("--strict", action="store_true", help="警告也算错误")
+    c.add_argument("--county", metavar="县名", help="只检查这个县（市、区）（名称或拼音）")
+    c.add_argument("--format", choices=("text", "json"), default="text",
+                   help="输出格式（默认 text；json 供其他程序读取）")
+
+    v = sub.add_parser("serve", help="本机预览，保存后浏览器自动刷新",
+                       description="在本机预览网站：保存故事、图片或设置后，浏览器自动刷新。按 Ctrl+C 退出。")
+    v.add_argument("--content", type=Path, default=Path("content"), metavar="目录", help="内容目录（默认 ./content）")
+    v.add_argument("--port", type=_port, default=8000, metavar="端口", help="端口（默认 8000）")
+    v.add_argument("--host", default="127.0.0.1", metavar="地址", help="地址（默认 127.0.0.1，只有本机能访问）")
+    v.add_argument("--jobs", type=_positive, default=None, metavar="进程数", help="同时用几个进程（默认为 CPU 核数）")
+
+    i = sub.add_parser("init", help="新建一个网站（可以直接生成的示例）",
+                       description="新建一个可以直接生成的示例网站，照着改即可。")
+    i.add_argument("dir", type=Path, metavar="目录", help="新网站的文件夹（新的或空的文件夹）")
+
+    n = sub.add_parser("new", help="新建内容", description="新建内容。",
+                       epilog="想知道怎么用，就加 --help，如 gushihui new story --help。")
+    what = n.add_subparsers(dest="kind", metavar="类型")
+    s = what.add_parser("story", help="新建一个故事文件",
+                        description="新建一个故事草稿。县、乡镇、支部的名称要和组织名册（org.csv）里一字不差。")
+    s.add_argument("title", metavar="标题", help="故事标题（有空格时用英文双引号括起来）")
+    s.add_argument("--county", required=True, metavar="县名", help="县（市、区）名称（必须写）")
+    s.add_argument("--township", required=True, metavar="乡镇名", help="乡镇（街道）名称（必须写）")
+    s.add_argument("--branch", required=True, metavar="支部名", help="党支部名称（必须写）")
+    s.add_argument("--content", type=Path, default=Path("content"), metavar="目录", help="内容目录（默认 ./content）")
     return p
 
 
@@ -78,14 +252,14 @@ def _positive(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"应为正整数，现在是 {text!r}")
+        raise argparse.ArgumentTypeError(f"应为正整数，现在是“{text}”")
     return value
 
 
 def _port(text: str) -> int:
     value = _positive(text)
     if value > 65535:
-        raise argparse.ArgumentTypeError(f"端口应在 1 到 65535 之间，现在是 {text!r}")
+        raise argparse.ArgumentTypeError(f"端口应在 1 到 65535 之间，现在是“{text}”")
     return value
 
 
@@ -95,7 +269,7 @@ def _share(text: str) -> float:
     except ValueError:
         value = -1
     if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"应为 0 到 1 之间的数，如 0.9，现在是 {text!r}")
+        raise argparse.ArgumentTypeError(f"应为 0 到 1 之间的数，如 0.9，现在是“{text}”")
     return value
 
 
@@ -167,10 +341,10 @@ def _cmd_build(args) -> int:
         with _progress_bar() as progress:
             report = build(options, progress, waiting=waiting)
     except UsageError as exc:
-        print(f"gushihui: 命令行有误：{exc}", file=sys.stderr)
+        print(f"gushihui: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # the output folder or the disk, not the content
-        print(f"gushihui: 无法写入 {exc.filename or args.out}：{exc.strerror or exc}；{args.out}/ 保持原样。",
+        print(f"gushihui: 无法写入 {exc.filename or args.out}：{_why(exc)}；{args.out}/ 保持原样。",
               file=sys.stderr)
         return 2
     _print_problems(report.problems)
@@ -199,7 +373,7 @@ def _cmd_check(args) -> int:
     try:
         report, site = check_site(Options(content=args.content, strict=args.strict, county=args.county))
     except UsageError as exc:
-        print(f"gushihui: 命令行有误：{exc}", file=sys.stderr)
+        print(f"gushihui: {exc}", file=sys.stderr)
         return 2
     failed = bool(report.errors) or (args.strict and bool(report.warnings))
     lib = site.library if site is not None else None
@@ -221,10 +395,6 @@ def _cmd_check(args) -> int:
     failed = failed or low
     print(("检查未通过：" if failed else "检查通过：") + _counts(report) + "。", file=sys.stderr if failed else sys.stdout)
     return 1 if failed else 0
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _pad(text: str, width: int) -> str:
@@ -301,16 +471,19 @@ def _cmd_new_story(args) -> int:
     settings, _ = load_settings(args.content)
     standards = settings.standards if settings else DEFAULT_STANDARDS
     registry, problems = load_registry(args.content)
-    if registry is not None:
-        wrong = registry.names.check(args.county, args.township, args.branch)
-        if wrong:
-            problems.append(Problem(wrong.code, wrong.message, str(args.content / "org.csv")))
-    if any(not p.is_warning for p in problems):
+    if any(not p.is_warning for p in problems):  # the roster itself first: names are checked against it
         _print_problems(problems)
         return 1
-    for name in (args.county, args.township):
+    wrong = registry.names.check(args.county, args.township, args.branch) if registry is not None else None
+    if wrong:  # a name typed on the command line, not a mistake in org.csv
+        roster = f"组织名册（{args.content / 'org.csv'}）里"
+        print(f"gushihui: 命令行参数 --{wrong.field}：{roster}{wrong.message.removeprefix('组织名册里')}",
+              file=sys.stderr)
+        return 2
+    for option, name in (("--county", args.county), ("--township", args.township)):
         if not name.strip() or name.strip(".") == "" or any(c in name for c in '/\\:*?"<>|\0'):
-            print(f"gushihui: 名称“{name}”不能用作文件夹名（不能含 / \\ : * ? \" < > | 等符号）", file=sys.stderr)
+            print(f"gushihui: 命令行参数 {option}：名称“{name}”不能用作文件夹名（不能含 / \\ : * ? \" < > | 等符号）",
+                  file=sys.stderr)
             return 2
     twin = _same_title(args.content, args.county, args.township, args.branch, args.title)
     if twin is not None:
@@ -346,17 +519,46 @@ def _cmd_init(args) -> int:
 
 
 def _cmd_serve(args) -> int:
-    from .serve import serve
+    from .serve import PortUnavailable, serve
 
     if not args.content.is_dir():
         print(f"gushihui: 找不到内容目录 {args.content}", file=sys.stderr)
         return 2
     try:
         return serve(args.content, args.host, args.port, lambda line: print(line, flush=True), args.jobs)
-    except OSError as exc:  # the port is taken or the address is not this machine's
-        print(f"gushihui: 无法在 {args.host}:{args.port} 上启动预览：{exc.strerror or exc}；请换一个 --port",
-              file=sys.stderr)
+    except PortUnavailable as exc:
+        print(f"gushihui: {_port_problem(exc, args)}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the preview folder or the disk, not the content
+        print(f"gushihui: 无法写入 {exc.filename or '预览文件夹'}：{_why(exc)}", file=sys.stderr)
+        return 2
+
+
+def _port_problem(exc, args) -> str:
+    """Why the preview cannot listen where asked, and what to type instead."""
+    from .serve import free_port_near
+
+    again = "gushihui serve" + (f" --content {args.content}" if args.content != Path("content") else "") + \
+        (f" --host {args.host}" if args.host != "127.0.0.1" else "")
+    if exc.errno == errno.EADDRINUSE or exc.errno == getattr(errno, "WSAEADDRINUSE", None):
+        other = free_port_near(args.host, args.port) or 8000 + (args.port == 8000)
+        return (f"端口 {args.port} 已被占用（可能已有一个预览在运行）；请换一个端口，如 {again} --port {other}")
+    if exc.errno in (errno.EACCES, getattr(errno, "WSAEACCES", None)):
+        other = free_port_near(args.host, max(args.port, 8000) - 1) or 8000
+        return (f"不允许使用端口 {args.port}（1024 以下的端口要管理员权限，有些端口被系统保留）；"
+                f"请换一个端口，如 {again} --port {other}")
+    if isinstance(exc.__cause__, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return f"“{args.host}”不是这台电脑的地址；一般不用写 --host（默认 127.0.0.1，只有本机能访问）"
+    return f"无法在 {args.host}:{args.port} 上启动预览（{_why(exc)}）；请换一个端口，如 {again} --port 8001"
+
+
+_REASONS = {errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.ENOSPC: "磁盘已满", errno.EROFS: "磁盘是只读的",
+            errno.ENOENT: "文件夹不存在", errno.ENAMETOOLONG: "名称太长", errno.EADDRINUSE: "端口已被占用"}
+
+
+def _why(exc: OSError) -> str:
+    """The system's reason in Chinese where it is a common one, else in its own words."""
+    return _REASONS.get(exc.errno, exc.strerror or str(exc))
 
 
 def main(argv: list[str] | None = None) -> int:

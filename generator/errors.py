@@ -121,6 +121,13 @@ class Problem:
 class UsageError(Exception):
     """The command line asks for something that does not exist (exit status 2); the message is Chinese."""
 
+    def __init__(self, message: str, option: str | None = None):
+        super().__init__(message)
+        self.option = option  #: the option that named it, e.g. "--county"
+
+    def __str__(self) -> str:
+        return f"命令行参数 {self.option}：{self.args[0]}" if self.option else f"命令行有误：{self.args[0]}"
+
 
 class ContentError(Exception):
     """Raised when a stage cannot go on; carries every problem found so far."""

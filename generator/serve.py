@@ -105,14 +105,40 @@ class Preview:
             return None
 
 
-def _check_port(host: str, port: int) -> None:
-    """OSError now when the address cannot be served, as the server would raise later."""
-    import socket
+class PortUnavailable(OSError):
+    """The preview cannot listen on host:port (taken, not this machine's address, not allowed).
 
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind((host, port))
+    An OSError with the system's errno, and the address it was about."""
+
+    def __init__(self, host: str, port: int, error: OSError):
+        super().__init__(error.errno, error.strerror or str(error))
+        self.host, self.port = host, port
+
+
+def _check_port(host: str, port: int) -> None:
+    """PortUnavailable now when the address cannot be served, as the server would raise later.
+
+    The probe is the server's own bind (tornado's bind_sockets: the same addresses for a
+    name like "localhost", SO_REUSEADDR only where it does not let two servers share a port)."""
+    from tornado.netutil import bind_sockets
+
+    try:
+        sockets = bind_sockets(port, host)
+    except OSError as exc:  # includes socket.gaierror: a host name that does not resolve
+        raise PortUnavailable(host, port, exc) from exc
+    for probe in sockets:
+        probe.close()
+
+
+def free_port_near(host: str, port: int, tries: int = 20) -> int | None:
+    """The first port after `port` that can be served, to suggest instead of a taken one."""
+    for candidate in range(port + 1, min(port + tries, 65535) + 1):
+        try:
+            _check_port(host, candidate)
+        except PortUnavailable:
+            continue
+        return candidate
+    return None
 
 
 def _scratch(path: str) -> bool:
@@ -123,9 +149,13 @@ def _scratch(path: str) -> bool:
 def _with_error_panel(page: bytes, errors: list[Problem]) -> bytes:
     items = "".join(f"<li><code>{html.escape(p.where())}</code> {html.escape(p.code)}：{html.escape(p.message)}</li>"
                     for p in errors[:50])
-    panel = ('<div role="alert" style="position:fixed;inset:0 0 auto 0;z-index:9999;max-height:60vh;overflow:auto;'
-             'background:#fff4f4;color:#5a0000;border-bottom:4px solid #b5121b;padding:1rem 1.5rem;'
-             'font:15px/1.6 system-ui,sans-serif;box-shadow:0 4px 16px rgba(0,0,0,.2)">'
+    # In the page's flow, above it (not over the title), and closable: the preview only, never the site.
+    panel = ('<div role="alert" id="gushihui-errors" style="position:relative;max-height:50vh;overflow:auto;'
+             'background:#fff4f4;color:#5a0000;border-bottom:4px solid #b5121b;padding:1rem 3.5rem 1rem 1.5rem;'
+             'font:15px/1.6 system-ui,sans-serif">'
+             '<button type="button" aria-label="关闭错误列表" onclick="this.parentNode.remove()" '
+             'style="position:absolute;top:.6rem;right:.8rem;font:inherit;padding:.1rem .6rem;cursor:pointer">'
+             '关闭</button>'
              f'<strong>构建失败，共 {len(errors)} 个错误</strong>（下面是上次成功生成的页面）<ol>{items}</ol></div>')
     text = page.decode("utf-8", "replace")
     at = text.find("<body")
@@ -186,6 +216,13 @@ def serve(content: Path, host: str, port: int, say: Callable[[str], None], jobs:
                 loop_holder["loop"].add_callback(changed, paths)
 
     class QuietServer(Server):
+        def application(self, port, host, **kwargs):  # the bind itself: the port may be taken since the check
+            try:
+                super().application(port, host, **kwargs)
+            except OSError as exc:
+                raise PortUnavailable(host, port, exc) from exc
+            say(f"正在预览：http://{host}:{port}/（草稿也会显示；按 Ctrl+C 退出）")  # listening now
+
         def _setup_logging(self):  # our own lines only; livereload's would bury them
             logging.getLogger("livereload").setLevel(logging.ERROR)
             logging.getLogger("tornado.access").setLevel(logging.ERROR)
@@ -200,7 +237,6 @@ def serve(content: Path, host: str, port: int, say: Callable[[str], None], jobs:
     loop_holder["loop"] = IOLoop.current()
     observer.start()  # before the first build: a save during it is queued, not lost
     preview.rebuild(first=True)
-    say(f"正在预览：http://{host}:{port}/（草稿也会显示；按 Ctrl+C 退出）")
     try:
         server.serve(port=port, host=host, debug=False, restart_delay=0)
     finally:

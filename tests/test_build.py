@@ -209,7 +209,7 @@ def test_new_story(tiny, capsys):
     assert main(["new", "story", "--content", str(tiny), "--county", "莲都区", "--township", "碧湖镇",
                  "--branch", "堰头村党支部", "古堰新生: 一个村的十年"]) == 1  # never overwrites
     assert main(["new", "story", "--content", str(tiny), "--county", "莲都", "--township", "碧湖镇",
-                 "--branch", "堰头村党支部", "标题"]) == 1
+                 "--branch", "堰头村党支部", "标题"]) == 2  # a name not in org.csv is a mistake on the command line
     assert "莲都区" in capsys.readouterr().err
     # the new file is a valid draft: the site still builds, and with --drafts it is published
     report = build(Options(content=tiny, out=tiny.parent / "out", jobs=1, drafts=True))

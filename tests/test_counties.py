@@ -97,7 +97,9 @@ def test_the_command_line_base_url_wins(tmp_path):
 def test_an_unknown_county_is_a_command_line_error(tmp_path, capsys):
     content = site(tmp_path)
     assert main(["build", "--content", str(content), "--out", str(tmp_path / "x"), "--county", "云和"]) == 2
-    assert "是不是“云和县”" in capsys.readouterr().err
+    assert "命令行参数 --county：组织名册里没有“云和”，是不是“云和县”" in capsys.readouterr().err
+    assert main(["check", "--content", str(content), "--county", "云和"]) == 2
+    assert "命令行参数 --county：组织名册里没有“云和”" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
 
 

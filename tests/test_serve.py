@@ -56,6 +56,10 @@ def test_a_failed_build_keeps_the_last_good_site_and_shows_the_errors(tiny):
     status, _, body = call(preview.app, "/stories/yantou/")
     assert status == "200 OK" and "通济堰边的守护人" in body  # the last good page
     assert 'role="alert"' in body and "E303" in body and "yantou.md:6" in body
+    # The panel stands above the page in its flow (the title stays visible) and can be closed.
+    panel = body[body.index('<div role="alert"'):body.index("</div>", body.index('<div role="alert"'))]
+    assert "position:fixed" not in panel and 'onclick="this.parentNode.remove()"' in panel and ">关闭</button>" in panel
+    assert body.index("<body") < body.index('role="alert"') < body.index("<h1")
     assert any("E303" in line for line in lines)
     story.write_text(story.read_text(encoding="utf-8").replace("2016-11-31", "2016-11-30"), encoding="utf-8")
     assert preview.rebuild().written
