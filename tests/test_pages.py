@@ -173,7 +173,7 @@ def test_relative_urls_make_a_site_that_opens_from_disk(tmp_path):
             target = (page.parent / unquote(url.split("#")[0].split("?")[0])).resolve()
             assert target.is_file(), (page.relative_to(out), url)
             checked += 1
-        assert f'<link rel="canonical" href="https://example.org/gsh/' in html or page.name == "404.html"
+        assert '<link rel="canonical" href="https://example.org/gsh/' in html or page.name == "404.html"
     assert checked > 2000
     assert 'href="https://example.org/gsh/stories/' in text(out, "feed.xml")
 
