@@ -112,6 +112,8 @@ def test_curly_quotes_use_the_readers_chinese_font():
     assert faces and all("url(" not in f and "local(" in f for f in faces)
     assert all("U+2018-2019, U+201C-201D" in f for f in faces)
     assert re.search(r'--sans: "CJK Punctuation",', css) and re.search(r'--serif: "CJK Punctuation Serif",', css)
+    printed = css[css.index("@media print"):]
+    assert "@page { size: A4;" in printed  # a story printed from the browser is on A4
 
 
 # The footer of a government site ----------------------------------------------------
