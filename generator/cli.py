@@ -243,6 +243,26 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--township", required=True, metavar="乡镇名", help="乡镇（街道）名称（必须写）")
     s.add_argument("--branch", required=True, metavar="支部名", help="党支部名称（必须写）")
     s.add_argument("--content", type=Path, default=Path("content"), metavar="目录", help="内容目录（默认 ./content）")
+
+    m = sub.add_parser("import", help="把 Word 文件、网上复制的文字导入为故事",
+                       description="把 Word 或 WPS 文件（.docx）、文字文件（.txt）、Markdown 文件（.md）或保存的网页（.html）"
+                                   "各导入为一个故事：繁体字改为简体、删去拼音、标点改为全角，标题、作者、日期和所属支部尽量自动填好。"
+                                   "导入时无法确定的内容写成“【待填写】”，gushihui check 会一一指出，填好后才能生成。"
+                                   "已有的文件不会被覆盖。")
+    m.add_argument("files", nargs="+", type=Path, metavar="文件", help="要导入的文件，可以写多个")
+    m.add_argument("--county", metavar="县名", help="县（市、区）名称")
+    m.add_argument("--township", metavar="乡镇名", help="乡镇（街道）名称（写了乡镇可以不写县）")
+    m.add_argument("--branch", metavar="支部名", help="党支部名称；没写时，如果正文只提到组织名册里的一个支部，就用这个支部")
+    m.add_argument("--to", type=Path, metavar="目录",
+                   help="故事写在这个文件夹里，没有就新建（默认 content/stories/县名/乡镇名/）")
+    m.add_argument("--content", type=Path, default=Path("content"), metavar="目录", help="内容目录（默认 ./content）")
+
+    f = sub.add_parser("fix", help="整理文字：繁体改简体、删去拼音、标点改全角",
+                       description="整理故事文件（.md）或文字文件（.txt）里的文字，直接改写文件：繁体字改为简体，"
+                                   "删去字后面括号里的拼音，中文里的英文标点改为全角，删去汉字之间多余的空格，"
+                                   "合并句子中间断开的换行。拿不准的地方保持原样并提示。")
+    f.add_argument("files", nargs="+", type=Path, metavar="文件", help="要整理的文件，可以写多个")
+    f.add_argument("--dry-run", action="store_true", help="只列出要改的地方（逐行对照），不改文件")
     return p
 
 
@@ -506,6 +526,179 @@ def _cmd_new_story(args) -> int:
     return 0
 
 
+_NOT_IN_NAMES = '/\\:*?"<>|\0'
+
+
+def _names_given(registry, county: str | None, township: str | None,
+                 branch: str | None) -> tuple[dict[str, str], tuple[str, str] | None]:
+    """The names given to `import`, completed where org.csv has only one match (a township names
+    its county), or (option, what is wrong) for a name that org.csv does not have."""
+    given = {"county": county or "", "township": township or "", "branch": branch or ""}
+    for option, name in given.items():
+        if name and (not name.strip() or name.strip(".") == "" or any(c in name for c in _NOT_IN_NAMES)):
+            return given, (option, f"名称“{name}”不能用作文件夹名（不能含 / \\ : * ? \" < > | 等符号）")
+    if registry is None:
+        return given, None
+    towns = registry.names.counties
+    c, t, b = given["county"], given["township"], given["branch"]
+    if c and c not in towns:
+        return given, ("county", f"组织名册里没有“{c}”{did_you_mean(c, towns)}")
+    if t:
+        where = [c] if c else [k for k, v in towns.items() if t in v]
+        if c and t not in towns[c]:
+            return given, ("township", "组织名册里" + registry.names.check(c, t, "").message)
+        if not where:
+            everywhere = {n for v in towns.values() for n in v}
+            return given, ("township", f"组织名册里没有“{t}”{did_you_mean(t, everywhere)}")
+        if len(where) > 1:
+            return given, ("township", f"组织名册里{'、'.join(where)}都有“{t}”；请同时写 --county")
+        given["county"] = c = where[0]
+    if b:
+        scope = [r for r in registry.rows if (not c or r.county == c) and (not t or r.township == t)]
+        found = {(r.county, r.township) for r in scope if r.branch == b}
+        if not found:
+            return given, ("branch", f"组织名册里{c}{t}没有“{b}”{did_you_mean(b, {r.branch for r in scope})}")
+        if len(found) > 1:
+            return given, ("branch", f"组织名册里{'、'.join(x + y for x, y in sorted(found))}都有“{b}”；"
+                                     "请同时写 --county 和 --township")
+        given["county"], given["township"] = next(iter(found))
+    return given, None
+
+
+def _cmd_import(args) -> int:
+    from .config import DEFAULT_STANDARDS, load_settings
+    from .importing import OLD_FORMATS, SUFFIXES, ImportError_, import_file
+    from .reader import TODO
+
+    for path in args.files:
+        suffix = path.suffix.lower()
+        if suffix in OLD_FORMATS:
+            print(f"gushihui: 不能直接导入 {path}：请在 Word 或 WPS 里打开它，另存为“Word 文档（.docx）”后再导入",
+                  file=sys.stderr)
+            return 2
+        if suffix not in SUFFIXES:
+            print(f"gushihui: 不能导入 {path}：只能导入 Word 文件（.docx）、文字文件（.txt）、"
+                  "Markdown 文件（.md）和保存的网页（.html）", file=sys.stderr)
+            return 2
+        if not path.is_file():
+            print(f"gushihui: 找不到文件 {path}", file=sys.stderr)
+            return 2
+    settings, _ = load_settings(args.content)
+    registry, problems = load_registry(args.content)
+    if any(not p.is_warning for p in problems):
+        _print_problems(problems)
+        return 1
+    given, wrong = _names_given(registry, args.county, args.township, args.branch)
+    if wrong:
+        option, message = wrong
+        roster = f"组织名册（{args.content / 'org.csv'}）里"
+        print(f"gushihui: 命令行参数 --{option}：{message.replace('组织名册里', roster, 1)}", file=sys.stderr)
+        return 2
+    rows = list(registry.rows) if registry is not None else None
+    places = [settings.city] if settings is not None else []
+    if registry is not None:
+        places += list(dict.fromkeys(n for r in registry.rows for n in (r.county, r.township)))
+    standards = tuple(s.name for s in (settings.standards if settings is not None else DEFAULT_STANDARDS))
+    status, done, unfinished = 0, 0, 0
+    for path in args.files:
+        try:
+            story, target = import_file(path, args.to, args.content, rows=rows, places=tuple(places),
+                                        standards=standards, **given)
+        except ImportError_ as exc:
+            print(f"gushihui: {path}：{exc}；没有导入", file=sys.stderr)
+            status = 1
+            continue
+        except FileExistsError as exc:
+            print(f"gushihui: {exc} 已存在，没有覆盖它；{path} 没有导入（要再导入一次，请先改名或删除那个文件）",
+                  file=sys.stderr)
+            status = 1
+            continue
+        except OSError as exc:
+            print(f"gushihui: 无法导入 {path}：{exc.filename or ''} {_why(exc)}", file=sys.stderr)
+            status = 1
+            continue
+        _print_problems([p for p in story.problems if p.is_warning])
+        done += 1
+        print(f"已导入 {path} → {target}")
+        print(f"  标题：{story.title or '（无法确定）'}")
+        print(f"  作者：{'、'.join(story.authors) if story.authors else '（原文没有署名）'}")
+        print(f"  日期：{story.date.isoformat()}" + (f"（取自原文“{story.date_from}”，请核对）" if story.date_from and
+                                                  story.date_from != story.date.isoformat() else
+                                                  "" if story.date_from else "（原文没有写日期，用的是今天，请改成故事的日期）"))
+        known = " ".join(v for v in story.org.values() if v)
+        origin = {"text": "（正文里提到了这个支部，请核对）", "arguments": "", "file": ""}.get(story.org_from, "")
+        print(f"  组织：{known or '（无法确定）'}{origin}")
+        print(f"  整理：{story.changes.describe()}")
+        pictures = [p for p in story.pictures if p.name]
+        if pictures:
+            print(f"  图片：{len(pictures)} 张，存在 {args.content / 'media'}/（{'、'.join(p.name for p in pictures)}）")
+        for note in story.notes:
+            print(f"  请核对：{note}")
+        for line, note in story.changes.notes[:5]:
+            print(f"  提示：{note}")
+        if story.todo:
+            unfinished += 1
+            print(f"  待填写：文件里还有 {story.text.count(TODO)} 处“{TODO}”，gushihui check 会一一指出，填好后才能生成")
+    if done:
+        print(f"共导入 {done} 个故事。" + (f"其中 {unfinished} 个还有待填写的内容；" if unfinished else "") +
+              "请打开文件核对，再运行 gushihui check 检查。")
+    return status
+
+
+def _write_back(path: Path, data: bytes, text: str) -> None:
+    """`text` into `path` as UTF-8, keeping a byte-order mark and Windows line ends if it had them."""
+    if b"\r\n" in data:
+        text = text.replace("\n", "\r\n")
+    encoded = ("\ufeff" if data.startswith(b"\xef\xbb\xbf") else "") + text
+    temporary = path.with_name(f".{path.name}.gushihui-fix")
+    temporary.write_bytes(encoded.encode("utf-8"))
+    temporary.replace(path)
+
+
+def _cmd_fix(args) -> int:
+    from .encoding import decode
+    from .fixing import diff, fix_text
+
+    for path in args.files:
+        if path.suffix.lower() not in (".md", ".markdown", ".txt"):
+            print(f"gushihui: 不能整理 {path}：只能整理故事文件（.md）和文字文件（.txt）；"
+                  "Word 文件请用 gushihui import 导入", file=sys.stderr)
+            return 2
+        if not path.is_file():
+            print(f"gushihui: 找不到文件 {path}", file=sys.stderr)
+            return 2
+    status = 0
+    for path in args.files:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            print(f"gushihui: 无法读取 {path}：{_why(exc)}", file=sys.stderr)
+            status = 1
+            continue
+        text, problems = decode(data, str(path))
+        _print_problems(problems)
+        if text is None:
+            status = 1
+            continue
+        new, changes = fix_text(text, markdown=path.suffix.lower() != ".txt")
+        if args.dry_run:
+            print(diff(text, new, str(path)), end="")
+        elif new != text or problems:
+            try:
+                _write_back(path, data, new)
+            except OSError as exc:
+                print(f"gushihui: 无法写入 {path}：{_why(exc)}；文件保持原样", file=sys.stderr)
+                status = 1
+                continue
+        utf8 = "；已改存为 UTF-8 编码" if any(p.code == "W002" for p in problems) and not args.dry_run else ""
+        print(f"{path}：{changes.describe()}{utf8}" + ("（预览，文件没有改动）" if args.dry_run and changes.total else ""))
+        for line, note in changes.notes[:10]:
+            print(f"  第 {line} 行：{note}" if line else f"  {note}")
+        if len(changes.notes) > 10:
+            print(f"  还有 {len(changes.notes) - 10} 条类似的提示")
+    return status
+
+
 def _cmd_init(args) -> int:
     from .skeleton import write_skeleton
 
@@ -564,7 +757,7 @@ def _why(exc: OSError) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     commands = {"build": _cmd_build, "check": _cmd_check, "serve": _cmd_serve, "new": _cmd_new_story,
-                "init": _cmd_init}
+                "init": _cmd_init, "import": _cmd_import, "fix": _cmd_fix}
     try:
         return commands[args.command](args)
     except InterruptedAfterWrite:  # Ctrl-C waited while files were put in place: the new site is complete

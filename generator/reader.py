@@ -37,6 +37,7 @@ REQUIRED = ("title", "county", "township", "branch", "date")
 PAGE_FIELDS = ("title", "description", "menu", "slug")
 PREFACE_FIELDS = ("title", "editor", "year")
 PLACEHOLDER = "在这里写正文。写完后把 draft 改为 false。"  # what `gushihui new story` writes
+TODO = "【待填写】"  # what `gushihui import` writes where it could not know (E326)
 SHOWCASE_FIELDS = ("banner", "banner_alt", "theme", "accent")
 _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 _THEME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -191,6 +192,32 @@ class _Document:
                 if needle in line:
                     return self.body_line + i
         return self.body_line
+
+
+_TODO_GUIDES = {"title": "故事的标题", "county": "组织名册（org.csv）里县（市、区）的名称",
+                "township": "组织名册里乡镇（街道）的名称", "branch": "组织名册里党支部的名称"}
+_TODO_PICTURE = re.compile(r"!\[" + re.escape(TODO) + r"[^\]]*\]\(([^)\s]*)")
+
+
+def _todos(doc: _Document) -> None:
+    """E326 for each field and body line where `gushihui import` left 【待填写】."""
+    for key, value in doc.data.items():
+        values = value if isinstance(value, list) else [value]
+        todo = next((v for v in values if isinstance(v, str) and TODO in v), None)
+        if todo is not None:
+            guide = _TODO_GUIDES.get(key, "要填的内容")
+            doc.fail("E326", f"“{key}”还没有填写（导入时无法确定）：请把“{excerpt(todo, 40)}”整个换成{guide}",
+                     doc.line(key))
+    for i, line in enumerate(doc.body.split("\n")):
+        if TODO not in line:
+            continue
+        picture = _TODO_PICTURE.search(line)
+        if picture:
+            message = (f"图片 {excerpt(picture.group(1), 60)} 还没有说明文字：请把方括号里的“{TODO}图片说明”"
+                       "改成一句话，说明图上是什么（供视障读者使用）")
+        else:
+            message = f"正文里有导入时无法处理的内容：{excerpt(line.split(TODO, 1)[1], 90)}；处理好后删去“{TODO}”"
+        doc.fail("E326", message, doc.body_line + i)
 
 
 def digest(text: str, location: str) -> str:
@@ -502,6 +529,7 @@ def parse_story(text: str, source: str, settings: Settings,
         doc.problems.append(Problem("W316", "正文为空", source, doc.body_line))
     if PLACEHOLDER in doc.body and not flags["draft"]:
         doc.fail("E324", "正文还是新建故事时的占位文字；请写上正文，或把 draft 改回 true", doc.find_reference(PLACEHOLDER))
+    _todos(doc)
     if doc.failed:
         return None, doc.problems
     story = Story(

@@ -23,7 +23,8 @@ ENGLISH = ("usage", "positional arguments", "options:", "optional arguments", "s
            "is required", "ambiguous option", "ignored explicit argument", "choose from", "maybe you meant")
 # the only Latin words the help may show, besides options (--county) and what was typed
 LATIN = {"gushihui", "build", "check", "serve", "init", "new", "story", "content", "output", "site.toml",
-         "base_url", "org.csv", "PDF", "WeasyPrint", "CPU", "text", "json", "Ctrl", "C"}
+         "base_url", "org.csv", "PDF", "WeasyPrint", "CPU", "text", "json", "Ctrl", "C",
+         "import", "fix", "Word", "WPS", "Markdown", "docx", "txt", "md", "html", "stories"}
 
 
 def latin_words(text: str) -> set[str]:
@@ -63,7 +64,8 @@ def run(argv: list[str], capsys) -> tuple[int, str, str]:
 
 
 def test_there_are_all_the_commands():
-    assert commands() == [(), ("build",), ("check",), ("serve",), ("init",), ("new",), ("new", "story")]
+    assert commands() == [(), ("build",), ("check",), ("serve",), ("init",), ("new",), ("new", "story"), ("import",),
+                          ("fix",)]
 
 
 @pytest.mark.parametrize("path", commands(), ids=lambda p: " ".join(p) or "gushihui")
@@ -120,7 +122,7 @@ def test_gushihui_alone_shows_the_commands(capsys):
     (["init"], "gushihui init", "缺少 目录（必须写）"),
     (["check", "--format", "xml"], "gushihui check", "命令行参数 --format：不能是“xml”，只能是 text、json 之一"),
     (["check", "--format", "jsn"], "gushihui check", "只能是 text、json 之一，是不是“json”？"),
-    (["bulid"], "gushihui", "命令不能是“bulid”，只能是 build、check、serve、init、new 之一，是不是“build”？"),
+    (["bulid"], "gushihui", "命令不能是“bulid”，只能是 build、check、serve、init、new、import、fix 之一，是不是“build”？"),
     (["new", "stroy"], "gushihui new", "类型不能是“stroy”，只能是 story 之一"),
     (["build", "--jobs"], "gushihui build", "命令行参数 --jobs：后面缺少进程数"),
     (["build", "--jobs", "0"], "gushihui build", "命令行参数 --jobs：应为正整数，现在是“0”"),
