@@ -69,6 +69,8 @@ _BLOCK_START = re.compile(  # a line that starts a block of its own, never the t
 _OWN_LINE = re.compile(  # a line that stands alone: a byline, a source, a heading, a table row, HTML
     r"^\s*(?:[◎●■□◆★☆▲△]|文\s*[/／|｜]|(?:作者|来源|编辑|责任编辑|记者|通讯员|摄影|图)\s*[:：/／]"
     r"|#{1,6}(?:\s|$)|\||`{3,}|~{3,}|<)")
+_INDENTED = re.compile(r"^(?: {4}|\t)")
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+]\s|\d{1,9}[.)]\s)")
 _NUMERAL_DOT = re.compile(r"(?:^|\n)\s*[一二三四五六七八九十百]+$")  # "一." is an enumeration, not a sentence end
 _FRONT = re.compile(r"^-{3,}\s*$", re.M)  # python-frontmatter's delimiter
 TEXT_KEYS = ("title", "county", "township", "branch", "authors", "tags", "summary", "cover_alt",
@@ -482,7 +484,19 @@ def fix_markdown(body: str, first_line: int = 1) -> tuple[str, Changes]:
             blocks.append(("text", start, group))
             group = []
 
+    in_code = in_list = False
     for i, s in enumerate(lines):
+        after_blank = i == 0 or not lines[i - 1].strip()
+        if s.strip() and not _INDENTED.match(s):
+            in_list = bool(_LIST_MARKER.match(s)) or (in_list and not after_blank)
+        if in_code and (not s.strip() or _INDENTED.match(s)):
+            blocks.append(("raw", i, [s]))
+            continue
+        in_code = False
+        if _INDENTED.match(s) and after_blank and not in_list and not group:  # an indented code block
+            in_code = True
+            blocks.append(("raw", i, [s]))
+            continue
         if fence is not None:
             blocks.append(("raw", i, [s]))
             if s.strip().startswith(fence) and s.strip().strip(fence[0]) == "":
@@ -515,6 +529,10 @@ def fix_markdown(body: str, first_line: int = 1) -> tuple[str, Changes]:
             close()
             blocks.append(("heading" if _HEADING.match(s) else "table", i, [s]))
             continue
+        if _OWN_LINE.match(s):  # a byline, a source line: a block of its own
+            close()
+            blocks.append(("text", i, [s]))
+            continue
         if group and _BLOCK_START.match(s.strip()) and not _continues(s):
             close()
         if not group:
@@ -535,7 +553,7 @@ def fix_markdown(body: str, first_line: int = 1) -> tuple[str, Changes]:
 
 def _continues(line: str) -> bool:
     """An indented line inside a list item is its continuation, not a new block."""
-    return line.startswith(("  ", "\t")) and not re.match(r"^\s*(?:[-*+]\s|\d{1,9}[.)]\s)", line)
+    return line.startswith(("  ", "\t")) and not _LIST_MARKER.match(line)
 
 
 def fix_front_matter(head: str, first_line: int, changes: Changes) -> str:

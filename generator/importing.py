@@ -763,6 +763,10 @@ def build_story(source: Source, name: str, *, county: str = "", township: str = 
                                          len(line) <= MAX_TITLE and line[-1] not in "。！？；：.!?;:"):
                 title = line
                 del blocks[first]
+            if title and first < len(blocks) and blocks[first].kind == "p" and \
+                    re.match("^[—–-]{1,2}[^—–-]", blocks[first].text) and len(blocks[first].text) <= MAX_TITLE:
+                title += "——" + blocks[first].text.lstrip("—–-")  # a subtitle on its own line: ——记……
+                del blocks[first]
     title = " ".join(re.sub(r"\\([\\`*_\[\]<>#+\-.!|])", r"\1", title).replace("**", "").split())
     if not fields.get("title"):
         restored = restore_dash(title, list(places))

@@ -252,3 +252,14 @@ def test_fix_on_what_it_cannot_fix_is_a_command_line_error(tmp_path, capsys, nam
         path.write_bytes(b"PK")
     assert main(["fix", str(path)]) == 2
     assert capsys.readouterr().err == f"gushihui: {message.format(path=path)}\n"
+
+
+def test_indented_code_stays_and_a_byline_keeps_its_spaces_in_markdown():
+    body = ("◎封 平 陈一良\n丽水市委常委、组织部长胡侠在云和县浮云街道调研。\n\n"
+            "    縮進代碼,不動\n    第二行,不動\n\n"
+            "1. 第一,項\n\n    列表裡的段落,改\n")
+    fixed, changes = fix_markdown(body)
+    assert fixed == ("◎封 平 陈一良\n丽水市委常委、组织部长胡侠在云和县浮云街道调研。\n\n"
+                     "    縮進代碼,不動\n    第二行,不動\n\n"
+                     "1. 第一，项\n\n    列表里的段落，改\n")
+    assert changes.joined == 0

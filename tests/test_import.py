@@ -436,3 +436,24 @@ def test_importing_a_story_file_of_the_sample_site_keeps_it(tmp_path, capsys):
                                          "branch": '"中山村党支部"', "date": "", "authors": '["封平"]',
                                          "tags": '["甲", "乙"]'}
     assert head(text)["date"] == "2021-06-01" and body(text) == "第一段。\n\n第二段，“引号”。"
+
+
+def test_a_subtitle_line_joins_the_title_and_a_long_first_line_is_no_title():
+    made = build_story(read_text_source("扎根山区三十年\n——记中山村党支部书记张三\n正文。"), "a.txt")
+    assert made.title == "扎根山区三十年——记中山村党支部书记张三" and body(made.text) == "正文。"
+    long = "去年以来，丽水市对标“浙江省二十条”，提出了以“讲好党建故事、亮好党员干部形象、建好服务群众项目”等作为标准。"
+    made = build_story(read_text_source(long), "a.txt")
+    assert made.title == "" and "title" in made.todo and body(made.text) == long
+
+
+def test_a_picture_a_web_page_cannot_show_is_a_todo():
+    from generator.importing import Block, Picture
+
+    source = Source([Block("p", "标题"), Block("picture", "\ue0000\ue001"), Block("p", "正文。")],
+                    [Picture(b"\x01\x00\x00\x00", "emf", "", "图片 1")])
+    made = build_story(source, "a.docx")
+    assert made.pictures[0].name == ""  # not written to media/
+    assert body(made.text).split("\n\n")[0] == (
+        "【待填写】原文这里有一张 EMF 格式的图片，网页不能显示：请在原文件里把它另存为 PNG 或 JPG，"
+        "放进 content/media/，把这一行改成 ![图片说明](/media/文件名)")
+    assert "body" in made.todo
