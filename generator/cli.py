@@ -583,6 +583,10 @@ def _cmd_import(args) -> int:
         if not path.is_file():
             print(f"gushihui: 找不到文件 {path}", file=sys.stderr)
             return 2
+    if not args.content.is_dir():  # its org.csv names the branches, its media/ takes the pictures
+        print(f"gushihui: 找不到内容目录 {args.content}；请在网站的文件夹里运行，或用 --content 指明内容目录",
+              file=sys.stderr)
+        return 2
     settings, _ = load_settings(args.content)
     registry, problems = load_registry(args.content)
     if any(not p.is_warning for p in problems):

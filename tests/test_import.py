@@ -345,14 +345,16 @@ def test_a_township_or_branch_alone_names_its_county(tmp_path, capsys):
     ("旧稿.wps", "不能直接导入 {path}：请在 Word 或 WPS 里打开它，另存为“Word 文档（.docx）”后再导入"),
     ("旧稿.xlsx", "不能导入 {path}：只能导入 Word 文件（.docx）、文字文件（.txt）、Markdown 文件（.md）和保存的网页（.html）"),
     ("没有.txt", "找不到文件 {path}"),
+    ("a.txt", "找不到内容目录 {content}；请在网站的文件夹里运行，或用 --content 指明内容目录"),
 ])
 def test_what_cannot_be_imported_is_a_command_line_error(tmp_path, capsys, name, message):
-    content = make_site(tmp_path, {})
+    content = make_site(tmp_path, {}) if name != "a.txt" else tmp_path / "没有这个目录"
     path = tmp_path / name
     if not name.startswith("没有"):
         path.write_bytes(b"x")
     status, out, err = run(["import", str(path), "--content", str(content)], capsys)
-    assert status == 2 and err == f"gushihui: {message.format(path=path)}\n"
+    assert status == 2 and err == f"gushihui: {message.format(path=path, content=content)}\n"
+    assert not (tmp_path / "content" / "stories").exists()
 
 
 # The parts ------------------------------------------------------------------------------------
