@@ -771,7 +771,7 @@ def build_story(source: Source, name: str, *, county: str = "", township: str = 
     if not fields.get("title"):
         restored = restore_dash(title, list(places))
         if restored != title:
-            notes.append("标题里补回了网上转载时丢掉的破折号（——），请核对")
+            notes.append("标题里补回了网上转载时丢掉的破折号（——）")
             title = restored
 
     if fields.get("authors"):
