@@ -4,6 +4,7 @@ write. Nothing is written before everything is known to be right.
     lock the output, finish what a killed build left (output.recover)
     scan content/ ─► nothing changed since the last build? stop
     settings, theme, registry ─► stories and pages (reading.py) ─► library
+    pictures (images.py) ─► the search index, one shard per county (search.py)
     plan every kind of page (kinds/) and every copied file (files.py); claim each address once
     fingerprints ─► what to render and copy (incremental.py)
     render into a staging folder (workers.py) ─► swap it in or move it in (output.py)
@@ -11,6 +12,7 @@ write. Nothing is written before everything is known to be right.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
+from . import search
 from .blind import write_key, write_packet
 from .cache import cache_path
 from .changes import rescan, scan, scan_content, signature
@@ -45,7 +48,7 @@ from .workers import WorkerDied, jobs_for, render_pages
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 # Problems that stop the build even with --keep-going: nothing can be left out to mend them.
-FATAL = {"E317", "E320", "E401"}
+FATAL = {"E317", "E320", "E401", "E505"}
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,9 @@ class Options:
     all_counties: bool = False  #: build every county's own site, each into out/<slug>/
     blind: bool = False  #: write a blind-review packet instead of a site (blind.py)
     use_cache: bool = field(default=True, metadata={"output": False})
+    #: the preview: search shards whose stories changed are made after the pages are written,
+    #: by the caller (Report.search.pending, search.make_pending); until then the last ones stand in
+    index_later: bool = field(default=False, metadata={"output": False})
 
     def shaping(self) -> tuple:
         """The fields that shape the output, for the inputs' signature."""
@@ -82,6 +88,7 @@ class Report:
     written: bool = False  #: the output now holds this build's site
     unchanged: bool = False  #: nothing changed since the last build: nothing was done
     timings: dict[str, float] = field(default_factory=dict)
+    search: search.Index | None = None  #: the site's search index: what was made, what is left for later
 
     @property
     def errors(self) -> list[Problem]:
@@ -281,6 +288,8 @@ def _build_all_counties(options: Options, progress: Progress | None, session: Se
     report.written = True
     report.pages, report.rendered = sum(p.pages for p in written), sum(p.rendered for p in written)
     report.files, report.removed = sum(p.files for p in written), sum(p.removed for p in written)
+    indexes = [p.search for p in written if p.search is not None]
+    report.search = search.Index(made=[slug for i in indexes for slug in i.made], seconds=sum(i.seconds for i in indexes))
     mark_collection(options.out)
     if session.cache is not None:  # the story parses, for the next run
         session.cache.slugs = known_slugs()
@@ -289,26 +298,32 @@ def _build_all_counties(options: Options, progress: Progress | None, session: Se
 
 def _build_site(options: Options, site: Site, found: dict, session: Session, report: Report,
                 progress: Progress | None) -> None:
-    """Make the pictures, plan, check the addresses, render what changed and write it."""
+    """Make the pictures and the search index, plan, check the addresses, render what changed and write it."""
     timer = _Timer(report)
-    store, kept = image_store(options.out, session.cache is not None)
+    store, kept = side_store(options.out, "images", session.cache is not None)
+    index_store, _ = side_store(options.out, "search", kept)
     try:
         site, published = _pictures(options, site, found, session, store, report, progress)
         timer.lap("images")
-        _write_site(options, site, found, session, report, progress, published, store)
+        index = report.search = _search(options, site, session, index_store, report)
+        timer.lap("search")
+        _write_site(options, site, found, session, report, progress, {**published.files, **index.files},
+                    (store, index_store))
     finally:
         if not kept:
             shutil.rmtree(store, ignore_errors=True)
+            shutil.rmtree(index_store, ignore_errors=True)
     if report.written and kept:
         prune(store, published.names)
+        search.prune(index_store, index.keep())
 
 
-def image_store(out: Path, keep: bool = True) -> tuple[Path, bool]:
-    """Where the pictures made for an output are kept between builds, and
-    whether they are: without a cache (or where none can be made) a
-    temporary folder beside the output, removed after the build."""
+def side_store(out: Path, kind: str, keep: bool = True) -> tuple[Path, bool]:
+    """Where the files made for an output (`kind`: images, search) are kept
+    between builds, and whether they are: without a cache (or where none can
+    be made) a temporary folder beside the output, removed after the build."""
     if keep:
-        store = cache_path(out).parent / f"{out.name}.images"
+        store = cache_path(out).parent / f"{out.name}.{kind}"
         try:
             store.mkdir(parents=True, exist_ok=True)
             return store, True
@@ -332,17 +347,33 @@ def _pictures(options: Options, site: Site, found: dict, session: Session, store
     return replace(site, library=publish_pictures(lib, published.pictures, session.table("pictures"))), published
 
 
+def _search(options: Options, site: Site, session: Session, store: Path, report: Report) -> search.Index:
+    """The site's search index: each county's shard found in the store or made (search.py)."""
+    memo = session.cache.search if session.cache is not None else session.table("search-records")
+    shards = search.shards(site.library, memo)
+    index = search.publish(shards, store, now=not options.index_later, jobs=jobs_for(options.jobs))
+    report.problems += index.problems
+    return index
+
+
 def _write_site(options: Options, site: Site, found: dict, session: Session, report: Report,
-                progress: Progress | None, published: Published, store: Path) -> None:
+                progress: Progress | None, made: Copies, stores: tuple[Path, ...]) -> None:
+    """`made`: the files made into `stores` (pictures, search index) to publish besides the copied ones."""
     timer = _Timer(report)
-    plans, files = _plan(options, site, report, found, session, published.files)
+    plans, files = _plan(options, site, report, found, session, made)
     timer.lap("plan")
     if report.blocking(options):
         return
     cache = session.cache
     pages = fingerprints(site.theme, site.settings, site.library, plans, session)
-    # A made picture's name is the hash of what it was made from: the name is its identity.
-    sources = {address: (source.name,) if source.parent == store else file_stat(source)
+    # A made file is named by what it was made from: its name in its store is its identity.
+    prefixes = tuple(f"{store}{os.sep}" for store in stores)
+
+    def made_name(source: Path) -> str | None:
+        path = str(source)
+        return next((path[len(prefix):] for prefix in prefixes if path.startswith(prefix)), None)
+
+    sources = {address: (name,) if (name := made_name(source)) is not None else file_stat(source)
                for address, (source, _, _) in files.items()}
     work = choose(options.out, cache, plans, files, pages, sources)
     staging = Staging(options.out)
@@ -357,7 +388,7 @@ def _write_site(options: Options, site: Site, found: dict, session: Session, rep
             return
         for address in work.copies:
             source = files[address][0]
-            staging.copy(address, source, link=source.parent == store)
+            staging.copy(address, source, link=made_name(source) is not None)
         if work.stale is None:
             staging.commit(work.token)
         else:
@@ -373,14 +404,14 @@ def _write_site(options: Options, site: Site, found: dict, session: Session, rep
 
 
 def _plan(options: Options, site: Site, report: Report, found: dict,
-          session: Session, pictures: Copies | None = None) -> tuple[list[PagePlan], Copies]:
-    """Plan every page and copied file (`pictures`: the made ones), and claim each address once."""
+          session: Session, made: Copies | None = None) -> tuple[list[PagePlan], Copies]:
+    """Plan every page and copied file (`made`: the made ones), and claim each address once."""
     content = options.content
     plans = plan_pages(site.library, site.settings, session, frozenset({"pdf"} if options.pdf else ()), site.county)
     theme_files = {address: root / address for root in site.theme.static_dirs  # later layers override
                    for address in sorted(scan(root))}
     files, problems = static_files(content, theme_files, found, site.library.texts(), all_media=site.county is None)
-    files.update(pictures or {})
+    files.update(made or {})
     report.problems += problems
     claims = Claims()
     for plan in plans:

@@ -75,6 +75,7 @@ class Cache:
         self.slugs: dict[str, str] = {}  #: pinyin slugs already made, so pypinyin need not load
         self.ratings: tuple[str, bytes] | None = None  #: (inputs' hash, pickle of (packed results, problems))
         self.images: dict[str, tuple] = {}  #: picture source → (stat, images.Source fields as a tuple)
+        self.search: dict[tuple, str] = {}  #: (story digest, address, county slug) → its search record's digest
         self._blobs_loaded = True
         self._dirty: set[str] = set()
         self._removed: set[str] = set()
@@ -104,7 +105,8 @@ class Cache:
             self.slugs = _loads(meta["slugs"]) if "slugs" in meta else {}
             self.ratings = _loads(meta["ratings"]) if "ratings" in meta else None
             self.images = _loads(meta["images"]) if "images" in meta else {}
-            if not all(isinstance(v, dict) for v in (self.pages, self.files, self.images)):
+            self.search = _loads(meta["search"]) if "search" in meta else {}
+            if not all(isinstance(v, dict) for v in (self.pages, self.files, self.images, self.search)):
                 raise CacheError("清单格式不对")
             for loc, mtime, size, ctime, digest, parse_fp in db.execute(
                     "SELECT location, mtime_ns, size, ctime_ns, digest, parse_fp FROM stories"):
@@ -140,7 +142,7 @@ class Cache:
         """Forget everything: the next save writes an empty cache."""
         self._removed |= set(self.stories)
         self.stories.clear()
-        self.pages, self.files, self.token, self.inputs, self.images = {}, {}, None, None, {}
+        self.pages, self.files, self.token, self.inputs, self.images, self.search = {}, {}, None, None, {}, {}
 
     def _load_blobs(self) -> None:
         try:
@@ -175,7 +177,8 @@ class Cache:
                        "size INTEGER, ctime_ns INTEGER, digest TEXT, parse_fp TEXT, blob BLOB)")
             meta = {"schema": SCHEMA, "version": __version__, "token": self.token, "inputs": self.inputs,
                     "pages": dump(self.pages), "files": dump(self.files), "warnings": dump(self.warnings),
-                    "slugs": dump(self.slugs), "ratings": dump(self.ratings), "images": dump(self.images)}
+                    "slugs": dump(self.slugs), "ratings": dump(self.ratings), "images": dump(self.images),
+                    "search": dump(self.search)}
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta.items())
             rows = []
             for loc in self._dirty:

@@ -340,7 +340,9 @@ def summary(report: Report, out: Path) -> str:
         parts.append(f"其中 {report.rendered} 个有变化")
     if report.removed:
         parts.append(f"删除 {report.removed} 个过时文件")
-    return f"已生成 {out}/：{'，'.join(parts)}，写入 {report.files} 个文件，用时 {seconds:.2f} 秒。"
+    index = report.search
+    made = f"，其中搜索索引 {len(index.made)} 个县（市、区）用时 {index.seconds:.2f} 秒" if index and index.made else ""
+    return f"已生成 {out}/：{'，'.join(parts)}，写入 {report.files} 个文件，用时 {seconds:.2f} 秒{made}。"
 
 
 def _cmd_build(args) -> int:

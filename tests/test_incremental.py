@@ -78,9 +78,14 @@ def test_add_and_delete_story(site):
     rebuild()
     assert (out / "stories/new-one/index.html").exists() and (out / "tags/xin-biao-qian/index.html").exists()
     new.unlink()
+    before = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     report = rebuild()
     assert not (out / "stories/new-one").exists() and not (out / "tags/xin-biao-qian").exists()
-    assert report.removed == 2
+    gone = before - {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    # Its page and its tag's; its county's search index is made again without it (search.py).
+    assert sorted(a for a in gone if not a.startswith("search/")) == [
+        "stories/new-one/index.html", "tags/xin-biao-qian/index.html"]
+    assert report.removed == len(gone) and report.search.made == ["yun-he-xian"]
 
 
 def test_edit_template(site, tmp_path):
@@ -199,11 +204,11 @@ def test_every_option_that_shapes_the_output_defeats_the_quick_check():
     base = Options(content=Path("content"), out=Path("a"))
     values = {"content": Path("other"), "drafts": True, "strict": True, "keep_going": True,
               "base_url": "https://x.example/", "jobs": 3, "out": Path("b"), "use_cache": False, "pdf": True,
-              "county": "云和县", "all_counties": True, "blind": True}
+              "county": "云和县", "all_counties": True, "blind": True, "index_later": True}
     assert set(values) == {f.name for f in dataclasses.fields(Options)}, "give the new option a value here"
     for name, value in values.items():
         changed = dataclasses.replace(base, **{name: value}).shaping() != base.shaping()
-        assert changed == (name not in ("jobs", "out", "use_cache")), name
+        assert changed == (name not in ("jobs", "out", "use_cache", "index_later")), name
 
 
 def test_a_new_folder_of_inputs_is_seen(site):

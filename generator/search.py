@@ -1,0 +1,445 @@
+"""Site search without a server: every published story as a record, indexed by
+Pagefind's own binary into a store beside the output, one index per county;
+the search page merges them in the reader's browser (docs/search.md).
+
+    library ─► one shard per county: its published stories (drafts never), a digest per record
+      ─► shard in the store? reuse it : write its records as small pages, run pagefind
+      ─► the shard's files listed as made files, under search/pagefind/<county-slug>/
+
+Chinese has no spaces, and a word segmenter at index time does not agree with
+the browser's at search time, so every Chinese character (and full-width
+sign) of the indexed text stands alone, a space on each side, while Latin
+words and numbers stay whole. The search page cuts a query the same way and
+looks each phrase up exactly, character after character: a story matches
+when it holds the phrase as it was typed, as the browser's own Find would.
+
+Pagefind cannot add to an index. A shard is made again, whole, when the
+records of its county change, and only then; the store keeps it under the
+hash of those records, Pagefind's version and ours.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .chinese import format_date
+from .config import Settings
+from .errors import Problem, excerpt
+from .files import Copies
+from .models import Library, Story
+
+URL = "search/"  #: the search page
+BUNDLE = "search/pagefind/"  #: one folder per shard below it, named by the county's slug
+FORMAT = "1"  #: bump when the records or the way they are written change: every shard is made again
+# The index's language: none Pagefind would segment or stem (see `cut`).
+LANGUAGE = "und"
+# Pagefind's own search interfaces: the search page has its own (themes/default/static/js/search.js).
+UNUSED = ("pagefind-ui.", "pagefind-component-ui.", "pagefind-modular-ui.", "pagefind-highlight.")
+LABEL = "站内搜索索引"
+
+_BLOCK = re.compile(r"</?(?:p|h[1-6]|li|ul|ol|dl|dt|dd|blockquote|pre|table|thead|tbody|tr|td|th|caption|div|"
+                    r"figure|figcaption|section|article|aside|details|summary|br|hr)\b[^>]*>", re.I)
+_TAG = re.compile(r"<[^>]*>")
+_ENDS = tuple("。！？；：…”’」』）》!?;:.)")
+_WIDE = re.compile(r"[^\x00-\x7f\u00c0-\u024f]+")  # not ASCII nor an accented Latin letter
+
+
+def token(kind: str, value: str) -> str:
+    """A filter as a word the index holds in a record's meta (not in its text, so never in an
+    excerpt): the search page looks it up exactly, as it does a phrase, e.g. gsh_county_yun_he_xian
+    (js/search.js `token` makes the same). Pagefind's own filters are not used: it writes their
+    files in a different order on every run, and a build must give the same bytes every time."""
+    return f"gsh_{kind}_{value.replace('-', '_')}"
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the index holds of one story: what a reader may search for, and what a result shows."""
+
+    url: str  #: the story's address below the site root, e.g. stories/fuyun-map/
+    title: str
+    place: str  #: 云和县 · 浮云街道 · 中山村党支部
+    date: str  #: as shown: 2017年3月15日
+    day: str  #: for sorting: 2017-03-15
+    filters: tuple[str, ...]  #: the tokens of its county, standard and year
+    text: tuple[str, ...]  #: the body, paragraph by paragraph, as plain text
+    authors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    def page(self) -> str:
+        """The record as the small HTML page Pagefind reads: meta and sort key in attributes,
+        the searchable text cut into characters."""
+        a = lambda value: html.escape(value, quote=True)  # noqa: E731
+        t = lambda value: html.escape(cut(value), quote=False)  # noqa: E731
+        lines = [f'<!doctype html><html lang="{LANGUAGE}"><head><meta charset="utf-8"><title></title></head>',
+                 "<body data-pagefind-body>",
+                 f'<i data-pagefind-meta="title[data-v]" data-v="{a(self.title)}"></i>',
+                 f'<i data-pagefind-meta="place[data-v]" data-v="{a(self.place)}"></i>',
+                 f'<i data-pagefind-meta="date[data-v]" data-v="{a(self.date)}"></i>',
+                 f'<i data-pagefind-meta="filters[data-v]" data-v="{a(" ".join(self.filters))}"></i>',
+                 f'<i data-pagefind-sort="date[data-v]" data-v="{a(self.day)}"></i>']
+        # The title last: an excerpt starts in the text, not with the title the result shows anyway.
+        blocks = [*self.text, self.place, "、".join(self.authors), "、".join(self.tags)]
+        lines += [f"<p>{t(ended(b))}</p>" for b in blocks if b]
+        lines.append(f"<h1>{t(ended(self.title))}</h1>")
+        return "\n".join(lines + ["</body></html>\n"])
+
+
+def cut(text: str) -> str:
+    """Each wide character (Chinese, full-width signs) on its own, a space on either side;
+    Latin words and numbers as they are. js/search.js cuts a query alike (`cut`) and takes
+    those spaces out of the excerpts it shows."""
+    return _WIDE.sub(lambda run: f" {' '.join(run.group())} ", text)
+
+
+def ended(block: str) -> str:
+    """A block as a sentence: Pagefind joins blocks with nothing between them."""
+    return block if block.endswith(_ENDS) else f"{block}。"
+
+
+def paragraphs(story_html: str) -> tuple[str, ...]:
+    """A story's sanitized HTML as plain paragraphs: block elements end one, inline markup goes."""
+    found = []
+    for part in _BLOCK.split(story_html):
+        text = " ".join(html.unescape(_TAG.sub("", part)).split())
+        if text:
+            found.append(text)
+    return tuple(found)
+
+
+def record(story: Story, county: str) -> Record:
+    """`county`: the county's slug."""
+    filters = (token("county", county), token("year", str(story.date.year)),
+               *((token("standard", story.standard),) if story.standard else ()))
+    return Record(story.url, story.title, f"{story.county} · {story.township} · {story.branch}",
+                  format_date(story.date), story.date.isoformat(), filters, paragraphs(story.html),
+                  story.authors, story.tags)
+
+
+def _digest(value) -> str:
+    return hashlib.blake2b(repr(value).encode(), digest_size=12).hexdigest()
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One county's part of the index: its published stories and the digest of each one's record."""
+
+    slug: str  #: the county's
+    stories: tuple[Story, ...]  #: in display order
+    digests: tuple[str, ...]  #: of each story's record
+
+    def records(self) -> tuple[Record, ...]:
+        return tuple(record(story, self.slug) for story in self.stories)
+
+    def fingerprint(self, tool: str) -> str:
+        """Names the shard in the store: its records, Pagefind's version, ours."""
+        return _digest((FORMAT, tool, LANGUAGE, self.digests))
+
+
+def shards(library: Library, memo: dict) -> dict[str, Shard]:
+    """county slug → its shard, for every county with a published story. Drafts are never
+    indexed, not even in the preview (which shows them). `memo`: (story digest, address,
+    county slug) → record digest, kept by the cache between builds, so that a record is made
+    only for a story that changed; left holding only this library's stories."""
+    slug_of = {c.name: c.slug for c in library.counties}
+    found: dict[str, list[Story]] = {}
+    known, used = dict(memo), {}
+    for story in library.stories.values():
+        if story.draft:
+            continue
+        slug = slug_of[story.county]
+        key = (story.digest, story.url, slug)
+        digest = known.get(key)
+        used[key] = digest if digest is not None else _digest(record(story, slug))
+        found.setdefault(slug, []).append(story)
+    memo.clear()
+    memo.update(used)
+    return {slug: Shard(slug, tuple(items), tuple(used[(s.digest, s.url, slug)] for s in items))
+            for slug, items in found.items()}
+
+
+@dataclass(frozen=True)
+class Facets:
+    """What the search page offers to filter by, each as (value, label), and the shards it merges.
+    A value is what `token` makes a word of: a county's slug, a standard's id, a year."""
+
+    shards: tuple[str, ...]  #: county slugs, in registry order
+    counties: tuple[tuple[str, str], ...]
+    standards: tuple[tuple[str, str], ...]  #: in the settings' order
+    years: tuple[tuple[str, str], ...]  #: newest first
+
+
+def facets(library: Library, settings: Settings) -> Facets:
+    """The counties, standards and years of the published stories (cheap: no text)."""
+    published = [s for s in library.stories.values() if not s.draft]
+    counties = [c for c in library.counties if c.name in {s.county for s in published}]
+    used = {s.standard for s in published}
+    years = sorted({s.date.year for s in published}, reverse=True)
+    return Facets(tuple(c.slug for c in counties), tuple((c.slug, c.name) for c in counties),
+                  tuple((s.id, s.name) for s in settings.standards if s.id in used),
+                  tuple((str(y), f"{y}年") for y in years))
+
+
+# -- the binary ------------------------------------------------------------------------------------
+
+def executable() -> Path | None:
+    """Pagefind's binary: PAGEFIND_BINARY_PATH, as Pagefind's own wrappers honour it, else the
+    one pip installed with pagefind[extended]."""
+    if os.environ.get("PAGEFIND_BINARY_PATH"):
+        found = Path(os.environ["PAGEFIND_BINARY_PATH"])
+    else:
+        try:
+            from pagefind_bin_extended import get_executable
+
+            found = Path(get_executable())
+        except (ImportError, OSError):
+            return None
+    return found if found.is_file() else None
+
+
+@functools.cache
+def _version(binary: str, stat: tuple) -> str:
+    try:
+        return subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+def version(binary: Path) -> str:
+    """`pagefind --version` (memoised per binary file): part of every shard's fingerprint."""
+    stat = binary.stat()
+    return _version(str(binary), (stat.st_mtime_ns, stat.st_size))
+
+
+# -- the store -------------------------------------------------------------------------------------
+#
+#   <store>/objects/<hash of the bytes>      every file of every shard, once
+#   <store>/<slug>-<fingerprint>.json        a shard: its stories' addresses and {file: hash};
+#                                            written last, so its existence means the shard is complete
+#   <store>/.tmp-*                           a shard being made
+#
+# A file's name in the store is the hash of its bytes, and build.py takes a made file's name for
+# its identity: when a county is indexed again, only the files whose bytes changed are written
+# into the site (most fragments, pagefind.js and the WebAssembly stay as they are).
+
+OBJECTS = "objects"
+
+
+@dataclass
+class Index:
+    """The search index of one build: its files, and what was done or is left to do."""
+
+    store: Path | None = None  #: where the shards are kept
+    files: Copies = field(default_factory=dict)  #: output address → (file in the store, label, None)
+    used: dict[str, str] = field(default_factory=dict)  #: county slug → the shard it publishes (store name)
+    pending: dict[str, tuple[str, Shard]] = field(default_factory=dict)  #: slug → (its store name, the shard)
+    made: list[str] = field(default_factory=list)  #: county slugs indexed by this build
+    stories: int = 0  #: stories the records hold
+    seconds: float = 0.0  #: spent making shards
+    problems: list[Problem] = field(default_factory=list)
+
+    def keep(self) -> set[str]:
+        """The shards a prune must leave: those in use, and those being made for later."""
+        return set(self.used.values()) | {name for name, _ in self.pending.values()}
+
+
+def publish(shards: dict[str, Shard], store: Path, now: bool = True, jobs: int = 1) -> Index:
+    """The index of `shards` from `store`, each shard made there first unless it is there already.
+    `now` False (the preview): a shard that is not there is left for later (`Index.pending`,
+    see `make_pending`); meanwhile its previous version stands in as long as every story it
+    holds is still published (so a story that became a draft is never found), else none does."""
+    index = Index(store, stories=sum(len(shard.stories) for shard in shards.values()))
+    if not shards:
+        return index
+    binary = executable()
+    if binary is None:
+        index.problems.append(Problem("W506", "没有找到 Pagefind 搜索组件，这次没有生成站内搜索索引；请运行 "
+                                      "python3 -m pip install \"pagefind[extended]\""))
+        return index
+    tool = version(binary)
+    wanted = {slug: f"{slug}-{shard.fingerprint(tool)}" for slug, shard in shards.items()}
+    todo = {slug: (name, shards[slug]) for slug, name in wanted.items() if _manifest(store, name) is None}
+    if now:
+        index.problems += make(todo, store, binary, jobs, index)
+    else:
+        index.pending = todo
+        for slug, (_, shard) in todo.items():
+            wanted[slug] = _previous(store, slug, {story.url for story in shard.stories}) or wanted[slug]
+    for slug, name in wanted.items():
+        manifest = _manifest(store, name)
+        if manifest is not None:
+            index.used[slug] = name
+            index.files.update(_copies(store, name, slug, manifest))
+    return index
+
+
+def _manifest(store: Path, name: str) -> dict | None:
+    """A complete shard's manifest: {"urls": [...], "files": {path: hash}}; None if there is none."""
+    path = store / f"{name}.json"
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _read_manifest(str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+@functools.lru_cache(maxsize=256)
+def _read_manifest(path: str, *stat) -> dict | None:
+    """Read once per manifest file (its stat is the key): a preview reads it on every build.
+    Callers never change the dict."""
+    try:
+        manifest = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    objects = Path(path).parent / OBJECTS
+    if not isinstance(files, dict) or not all((objects / d).is_file() for d in files.values()):
+        return None  # an object was removed by hand: make the shard again
+    return manifest
+
+
+_LISTED: dict[tuple, Copies] = {}
+
+
+def _copies(store: Path, name: str, slug: str, manifest: dict) -> Copies:
+    """The shard's files as made files of the site, under search/pagefind/<slug>/ (listed once
+    per manifest read: a preview lists them on every build)."""
+    key = (str(store), name, slug, id(manifest))
+    if key not in _LISTED:
+        if len(_LISTED) > 64:
+            _LISTED.clear()
+        objects = f"{store / OBJECTS}{os.sep}"
+        _LISTED[key] = {f"{BUNDLE}{slug}/{path}": (Path(objects + digest), LABEL, None)
+                        for path, digest in manifest["files"].items()}
+    return _LISTED[key]
+
+
+def make(todo: dict[str, tuple[str, Shard]], store: Path, binary: Path | None = None,
+         jobs: int = 1, index: Index | None = None) -> list[Problem]:
+    """Run Pagefind for each shard of `todo` (slug → (store name, shard)), a few at a time."""
+    binary = binary or executable()
+    if binary is None or not todo:
+        return []
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max(1, min(jobs, 4, len(todo)))) as pool:
+        results = list(pool.map(lambda item: _make_one(store, binary, *item[1]), todo.items()))
+    if index is not None:
+        index.made += [slug for slug, problem in zip(todo, results) if problem is None]
+        index.seconds += time.perf_counter() - started
+    return [p for p in results if p is not None]
+
+
+def make_pending(index: Index, jobs: int = 1) -> Index:
+    """Make what a preview left for later (`Index.pending` of `publish(now=False)`), in any
+    thread; the returned Index says which shards were made, in how long, and any problems."""
+    done = Index(index.store)
+    if index.store is not None:
+        done.problems += make(index.pending, index.store, None, jobs, done)
+    return done
+
+
+def _make_one(store: Path, binary: Path, name: str, shard: Shard) -> Problem | None:
+    """The shard's records as small pages in a temporary folder, Pagefind over them, its files
+    into the store's objects, then the manifest."""
+    (store / OBJECTS).mkdir(parents=True, exist_ok=True)
+    items = shard.records()
+    work = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=store))
+    try:
+        site, bundle = work / "site", work / "bundle"
+        for item in items:
+            page = site / item.url / "index.html"
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_text(item.page(), encoding="utf-8")
+        try:
+            run = subprocess.run([str(binary), "--site", str(site), "--output-path", str(bundle),
+                                  "--force-language", LANGUAGE, "--silent"],
+                                 capture_output=True, text=True, encoding="utf-8", errors="replace")
+        except OSError as exc:
+            return Problem("E505", f"无法运行 Pagefind（{binary}）：{exc}")
+        if run.returncode != 0 or not (bundle / "pagefind-entry.json").is_file():
+            said = " ".join((run.stderr or run.stdout or "").split())
+            return Problem("E505", f"Pagefind 生成搜索索引失败（退出状态 {run.returncode}）：{excerpt(said, 300)}")
+        files = {}
+        for base, _, names in os.walk(bundle):
+            for file in sorted(names):
+                if file.startswith(UNUSED):
+                    continue
+                path = Path(base) / file
+                data = path.read_bytes()
+                digest = files[path.relative_to(bundle).as_posix()] = hashlib.blake2b(data, digest_size=16).hexdigest()
+                target = store / OBJECTS / digest
+                if not target.exists():
+                    os.replace(path, target)  # same file system: a rename
+        manifest = work / "manifest.json"
+        manifest.write_text(json.dumps({"urls": [r.url for r in items], "files": dict(sorted(files.items()))},
+                                       ensure_ascii=False), encoding="utf-8")
+        os.replace(manifest, store / f"{name}.json")
+        return None
+    except OSError as exc:
+        return Problem("E505", f"无法保存搜索索引（{exc}）", str(store))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _previous(store: Path, slug: str, published: set[str]) -> str | None:
+    """The newest complete shard of a county whose stories are all still published."""
+    best = None
+    for entry in _entries(store):
+        name = entry.name.removesuffix(".json")
+        if not entry.name.endswith(".json") or name.rpartition("-")[0] != slug:
+            continue
+        manifest = _manifest(store, name)
+        try:
+            when = entry.stat().st_mtime_ns
+        except OSError:
+            continue
+        if manifest is not None and set(manifest.get("urls", ())) <= published and (best is None or when > best[0]):
+            best = (when, name)
+    return best[1] if best else None
+
+
+def _entries(store: Path) -> list[os.DirEntry]:
+    try:
+        return list(os.scandir(store))
+    except OSError:
+        return []
+
+
+def prune(store: Path, keep: set[str], older_than: float = 3600.0) -> None:
+    """Remove the shards nothing uses and the objects no kept shard needs (after a build that
+    wrote), and what a killed run left (temporary folders untouched for `older_than` seconds:
+    a preview may be making one meanwhile)."""
+    now = time.time()
+    needed: set[str] = set()
+    for name in keep:
+        manifest = _manifest(store, name)
+        if manifest is not None:
+            needed |= set(manifest["files"].values())
+    for entry in _entries(store):
+        try:
+            if entry.name.startswith(".tmp-"):
+                if now - entry.stat().st_mtime >= older_than:
+                    shutil.rmtree(entry.path, ignore_errors=True)
+            elif entry.name.endswith(".json") and entry.name.removesuffix(".json") not in keep:
+                os.unlink(entry.path)
+        except OSError:
+            continue
+    if any(entry.name.startswith(".tmp-") for entry in _entries(store)):
+        return  # a shard being made may already have put objects there that no manifest names yet
+    for entry in _entries(store / OBJECTS):
+        if entry.name not in needed:
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                pass
