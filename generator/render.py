@@ -15,6 +15,7 @@ from .chinese import format_date, reading_minutes
 from .config import Settings
 from .errors import Problem, did_you_mean
 from .kinds import BY_KIND, anthologies, coverage, lists, ratings, site_files
+from .search import URL as SEARCH
 from .models import Library, Story
 from .pictures import picture
 from .ratings import two_decimals
@@ -23,7 +24,7 @@ from .plan import PagePlan
 # Addresses of the pages there is one of, for templates: no template spells an address.
 ADDRESSES = {"home": "", "counties": lists.URL, "feed": site_files.FEED, "sitemap": site_files.SITEMAP,
              "ratings": ratings.URL, "results_csv": f"{ratings.URL}results.csv",
-             "coverage": coverage.URL, "coverage_csv": f"{coverage.URL}coverage.csv"}
+             "coverage": coverage.URL, "coverage_csv": f"{coverage.URL}coverage.csv", "search": SEARCH}
 
 BUILTIN_THEMES = Path(__file__).resolve().parent.parent / "themes"
 
@@ -141,7 +142,7 @@ def site_nav(library: Library, settings: Settings) -> list[tuple[str, str]]:
     nav = [("首页", ""), ("县（市、区）", lists.URL), ("乡镇汇编", anthologies.URL)]
     if ratings.published(library, settings) is not None:
         nav.append(("展评结果", ratings.URL))
-    return nav + [(p.title, p.url) for p in menu]
+    return nav + [(p.title, p.url) for p in menu] + [("搜索", SEARCH)]
 
 
 class View:

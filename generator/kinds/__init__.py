@@ -15,10 +15,10 @@ from __future__ import annotations
 from ..config import Settings
 from ..models import Library
 from ..plan import Memo, PagePlan, Planning
-from . import anthologies, coverage, free_pages, home, lists, ratings, showcases, site_files, story
+from . import anthologies, coverage, free_pages, home, lists, ratings, search, showcases, site_files, story
 
 # Planning order is the sitemap's order; site_files lists everything planned before it.
-MODULES = (home, showcases, story, lists, anthologies, ratings, coverage, free_pages, site_files)
+MODULES = (home, showcases, story, lists, anthologies, ratings, coverage, free_pages, search, site_files)
 BY_KIND = {kind: module for module in MODULES for kind in module.KINDS}
 
 
