@@ -6,6 +6,10 @@ rebuild. The build runs in the server's own thread with the session (the
 cache and its memos) kept in memory, so a one-story edit renders only the pages it touches. When a build
 fails, the last good site stays served and every HTML page shows the errors
 in a panel on top; the terminal shows them too.
+
+The search index of a county whose stories changed is made after the pages
+are written and the browser reloaded, in a thread of its own (Pagefind takes
+seconds for a large county); then a quiet rebuild moves it in.
 """
 from __future__ import annotations
 
@@ -14,13 +18,16 @@ import html
 import logging
 import mimetypes
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Callable
 
+from . import search
 from .build import Options, Report, build
 from .errors import Problem
 from .session import Session
+from .workers import jobs_for
 
 DEBOUNCE = 0.05  # seconds of quiet after a save before rebuilding
 PREVIEW = Path(".gushihui-cache") / "preview"  # beside content/: never the real output/
@@ -35,14 +42,18 @@ class Preview:
         root = content.resolve().parent
         # base_url "/" keeps every address root-relative, so the preview (and its cache)
         # does not depend on the host and port it is served on.
-        self.options = Options(content=content, out=root / PREVIEW, drafts=True, jobs=jobs, base_url="/")
+        self.options = Options(content=content, out=root / PREVIEW, drafts=True, jobs=jobs, base_url="/",
+                               index_later=True)
         self.session, problems = Session.open(self.options.out)
         self.say = say
         self.errors: list[Problem] = []
         self.watched = [content.resolve(), root / "themes"]
         self.generation = 0  #: counts builds, for tests and the log
+        self.search: search.Index | None = None  #: the last build's search index, with what it left for later
 
-    def rebuild(self, first: bool = False, changed: set[str] | None = None) -> Report:
+    def rebuild(self, first: bool = False, changed: set[str] | None = None,
+                indexed: search.Index | None = None) -> Report:
+        """Build what changed. `indexed`: what `make_search` just made; the build only moves it in."""
         started = time.perf_counter()
         gc.disable()  # a build makes many small objects; collecting mid-way only costs time
         try:
@@ -57,13 +68,30 @@ class Preview:
         for p in sorted(report.problems, key=Problem.sort_key):
             self.say(str(p))
         self.errors = report.errors if not report.written else []
-        seconds = time.perf_counter() - started
         if report.written:
+            self.search = report.search
+        seconds = time.perf_counter() - started
+        if report.written and indexed is not None:
+            self.say(f"搜索索引已生成（{len(indexed.made)} 个县（市、区），用时 {indexed.seconds + seconds:.2f} 秒）。")
+        elif report.written:
             what = "全部" if first else f"{report.rendered} 个页面有变化"
             self.say(f"已更新（{what}），用时 {seconds:.2f} 秒。")
         else:
             self.say(f"有 {len(report.errors)} 个错误，浏览器里仍是上次成功的网站。")
         return report
+
+    def take_search(self) -> search.Index | None:
+        """What the last build left for later to index, taken (None: nothing)."""
+        last, self.search = self.search, None
+        return last if last is not None and last.pending else None
+
+    def make_search(self, last: search.Index) -> search.Index:
+        """Make the search shards a build left for later (`take_search`), in any thread: the
+        builds go on meanwhile. Then `rebuild(indexed=…)` moves them in."""
+        done = search.make_pending(last, jobs_for(self.options.jobs))
+        for p in done.problems:
+            self.say(str(p))
+        return done
 
     # The web side: a WSGI app over the output folder --------------------------------
 
@@ -186,6 +214,27 @@ def serve(content: Path, host: str, port: int, say: Callable[[str], None], jobs:
 
     loop_holder: dict = {}
     pending = {"at": 0.0, "scheduled": False, "paths": set()}
+    indexing = {"busy": False}
+
+    def index_later():  # on the IOLoop thread, after a build: Pagefind runs in a thread of its own
+        if indexing["busy"]:
+            return
+        last = preview.take_search()
+        if last is None:
+            return
+        indexing["busy"] = True
+
+        def work():
+            done = preview.make_search(last)
+            loop_holder["loop"].add_callback(indexed, done)
+
+        threading.Thread(target=work, name="gushihui-search", daemon=True).start()
+
+    def indexed(done):  # on the IOLoop thread
+        indexing["busy"] = False
+        if done.made:
+            preview.rebuild(changed=set(), indexed=done)  # no reload: a reader may be typing a query
+        index_later()  # what the builds meanwhile left
 
     def run_rebuild():
         pending["scheduled"] = False
@@ -197,6 +246,7 @@ def serve(content: Path, host: str, port: int, say: Callable[[str], None], jobs:
         preview.rebuild(changed=paths)
         LiveReloadHandler._last_reload_time = time.time()
         LiveReloadHandler.reload_waiters(path="*")
+        index_later()
 
     def changed(paths: list[str]) -> None:  # on the IOLoop thread
         pending["at"] = time.monotonic()
@@ -237,6 +287,7 @@ def serve(content: Path, host: str, port: int, say: Callable[[str], None], jobs:
     loop_holder["loop"] = IOLoop.current()
     observer.start()  # before the first build: a save during it is queued, not lost
     preview.rebuild(first=True)
+    index_later()
     try:
         server.serve(port=port, host=host, debug=False, restart_delay=0)
     finally:
