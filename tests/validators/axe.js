@@ -22,6 +22,12 @@ const OPTIONS = {
   resultTypes: ['violations'],
 };
 
+// A page that fills itself in after loading (the search page) says so with aria-busy="true" until
+// it is done: check it as a reader finally sees it.
+async function settled(page) {
+  await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]'), {timeout: 30000});
+}
+
 async function main() {
   const [urlsFile, executablePath, userDataDir] = process.argv.slice(2);
   if (!urlsFile || !executablePath || !userDataDir) {
@@ -40,6 +46,7 @@ async function main() {
     await page.setViewport({width: 1280, height: 900});
     for (const url of urls) {
       const response = await page.goto(url, {waitUntil: 'load', timeout: 30000});
+      await settled(page);
       await page.evaluate(AXE_SOURCE);
       const r = await page.evaluate(options => window.axe.run(document, options), OPTIONS);
       results.push({
@@ -58,6 +65,7 @@ async function main() {
     await page.setViewport({width: 360, height: 740, isMobile: true, hasTouch: true});
     for (const result of results) {
       await page.goto(result.url, {waitUntil: 'load', timeout: 30000});
+      await settled(page);
       result.phone = await page.evaluate(() => ({
         navRows: new Set([...document.querySelectorAll('.site-nav li')]
           .map(li => Math.round(li.getBoundingClientRect().top))).size,
