@@ -31,10 +31,10 @@ def _load_pinyin():
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 # Characters a Chinese reader sees as full width: Han, CJK punctuation,
 # full-width forms, and the curly quotes, dashes and ellipsis used in Chinese.
-_WIDE = _HAN + "\u2e80-\u2fdf\u3000-\u303f\u3100-\u312f\uff00-\uffef\u2018-\u201f\u2014\u2026"
+WIDE = _HAN + "\u2e80-\u2fdf\u3000-\u303f\u3100-\u312f\uff00-\uffef\u2018-\u201f\u2014\u2026"
 _TOKEN = re.compile(f"([{_HAN}]+)|([a-z0-9]+)")
-_BREAK_AFTER_WIDE = re.compile(f"(?<=[{_WIDE}])[ \t]*\n[ \t]*")
-_BREAK_BEFORE_WIDE = re.compile(f"[ \t]*\n[ \t]*(?=[{_WIDE}])")
+_BREAK_AFTER_WIDE = re.compile(f"(?<=[{WIDE}])[ \t]*\n[ \t]*")
+_BREAK_BEFORE_WIDE = re.compile(f"[ \t]*\n[ \t]*(?=[{WIDE}])")
 _HAN_RUN = re.compile(f"[{_HAN}]+")
 _LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:['’.-][A-Za-z0-9]+)*")
 _SENTENCE_END = re.compile("[。！？!?…][”’」』）)]*")

@@ -10,14 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Callable
-from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import Element, SubElement
 
 import markdown
 import nh3
+from markdown.blockprocessors import BlockProcessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 
-from .chinese import count_characters, join_soft_breaks, slugify
+from .chinese import WIDE, count_characters, join_soft_breaks, slugify
 
 # resolve(tag, attribute, value) → the value to keep, or None to drop it.
 Resolver = Callable[[str, str, str], "str | None"]
@@ -99,8 +100,24 @@ class _ChineseText(Treeprocessor):
         return name
 
 
+# A block whose every line starts with a full-width character and holds no
+# table pipe cannot start a heading, list, quote, code block, rule, table,
+# footnote or link reference: it is a paragraph, and the dozen block
+# processors that would each test it with a regular expression are skipped.
+_PLAIN_BLOCK = re.compile(f"(?:[{WIDE}][^\n|]*(?:\n|\\Z))+\\Z")
+
+
+class _PlainParagraph(BlockProcessor):
+    def test(self, parent: Element, block: str) -> bool:
+        return parent is self.parser.root and not self.parser.state and _PLAIN_BLOCK.match(block) is not None
+
+    def run(self, parent: Element, blocks: list[str]) -> None:
+        SubElement(parent, "p").text = blocks.pop(0).lstrip()  # as ParagraphProcessor: U+3000 too
+
+
 class _ChineseExtension(markdown.Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:
+        md.parser.blockprocessors.register(_PlainParagraph(md.parser), "gushihui_paragraph", 200)  # before "empty"
         md.treeprocessors.register(_SkipPlainText(md), "gushihui_plain", 21)  # just before inline (20)
         md.treeprocessors.register(_ChineseText(md), "gushihui_chinese", 7)  # after inline
 

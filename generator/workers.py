@@ -7,6 +7,7 @@ output never depends on how the work was split.
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import pickle
@@ -61,6 +62,9 @@ def run_batches(work: Callable, items: Sequence, jobs: int, setup: Callable, set
             if progress:
                 progress(stage, done, len(items))
         return results
+    # What the workers inherit stays out of their collections: a collection
+    # would write to every inherited object and so copy the parent's memory.
+    gc.freeze()
     pool = ProcessPoolExecutor(jobs, mp_context=_context(), initializer=_worker_setup, initargs=(setup, setup_args))
     try:
         for out in pool.map(work, batches):
@@ -72,6 +76,7 @@ def run_batches(work: Callable, items: Sequence, jobs: int, setup: Callable, set
         raise WorkerDied(stage) from exc
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        gc.unfreeze()
     return results
 
 

@@ -310,3 +310,29 @@ def test_a_required_field_hidden_by_a_wrong_colon_is_named(settings):
     s, problems = parse_story(text, "a.md", settings)
     assert s is None and codes(problems) == [("E302", 3)]
     assert problems[0].message.startswith("缺少必填字段“county”：第 3 行“county：云和县”用了中文冒号")
+
+
+@pytest.mark.parametrize("body", [
+    "第一段。\n第二行。\n\n第二段。",  # plain paragraphs: the fast path
+    "标题\n===\n\n正文。",  # a setext heading under Chinese text
+    "小标题\n---\n正文。",
+    "姓名 | 职务\n--- | ---\n张三 | 书记",  # a table without leading pipes
+    "正文。\n- 一项\n- 两项",  # a list right after a paragraph line
+    "- 第一项\n\n  第一项的第二段\n\n第二段。",  # a loose list, then a paragraph
+    "> 引文。\n继续引文。\n\n正文。",
+    "正文[^1]。\n\n[^1]: 脚注。\n\n    脚注的第二段。",
+    "正文。\n[链接]: https://example.org\n\n见[链接]。",
+    "　　全角空格开头的段落。\n　　第二行。",
+    "“引号开头”的段落。\n# 不是标题",
+])
+def test_plain_paragraph_shortcut_changes_nothing(body, monkeypatch):
+    """Blocks of plain Chinese text skip Markdown's block processors; what
+    they give must be exactly what the full parse gives."""
+    from generator import markup
+
+    fast = markup.render_markdown(body)
+    markup.forget_markdown()
+    monkeypatch.setattr(markup._PlainParagraph, "test", lambda self, parent, block: False)
+    slow = markup.render_markdown(body)
+    markup.forget_markdown()
+    assert fast == slow
