@@ -227,9 +227,9 @@ def recover(out: Path) -> None:
     for old in _leftovers(out, "old"):
         if not out.exists() and (old / "site" / MARKER).exists():
             (old / "site").rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    for stale in _leftovers(out, "tmp"):
-        shutil.rmtree(stale, ignore_errors=True)
+        _remove_later(old)
+    for stale in _leftovers(out, "tmp"):  # most often a replaced site that `rm` is still removing
+        _remove_later(stale)
 
 
 def _move_in(out: Path, root: Path, token: str, stale: list[str]) -> int:

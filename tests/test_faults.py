@@ -435,6 +435,7 @@ def dying(batch):
     return original(batch)
 
 setattr(workers, name, dying)
+workers.MIN_PARALLEL_PAGES = workers.MIN_PARALLEL  # 80 stories make fewer pages than a pool is started for
 report = build(Options(content=Path(content), out=Path(out), jobs=2))
 print(json.dumps({"written": report.written, "codes": [p.code for p in report.problems]}))
 """
