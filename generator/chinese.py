@@ -47,6 +47,7 @@ READING_SPEED = 400  # characters a minute, for Chinese prose read on a screen
 
 
 _memo: dict[str, str] = {}  # names, tags and headings repeat across thousands of stories
+_fresh: dict[str, str] = {}  # made since the last take_fresh_slugs(): a worker hands them back
 
 
 def slugify(text: str) -> str:
@@ -59,7 +60,7 @@ def slugify(text: str) -> str:
     try:
         return _memo[text]
     except KeyError:
-        slug = _memo[text] = _slugify(text)
+        slug = _memo[text] = _fresh[text] = _slugify(text)
         return slug
 
 
@@ -70,6 +71,14 @@ def known_slugs() -> dict[str, str]:
 
 def remember_slugs(slugs: dict[str, str]) -> None:
     _memo.update(slugs)
+
+
+def take_fresh_slugs() -> dict[str, str]:
+    """The slugs made since the last call: a worker process returns them, so that
+    the cache learns every name pinyin was loaded for (headings, branches)."""
+    fresh = dict(_fresh)
+    _fresh.clear()
+    return fresh
 
 
 def _slugify(text: str) -> str:

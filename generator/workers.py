@@ -91,7 +91,7 @@ def _setup_read(content: Path, settings) -> None:
 
 
 def _read_batch(paths: list[Path]) -> list:
-    from .chinese import slugify
+    from .chinese import slugify, take_fresh_slugs
     from .reader import read_story_file
 
     content, settings = _state["read"]
@@ -100,9 +100,11 @@ def _read_batch(paths: list[Path]) -> list:
         story, problems, text_digest, stat = read_story_file(path, content, settings)
         # The pickle the cache will keep is made here, in parallel, not again in the main process.
         blob = pickle.dumps((story, problems), protocol=pickle.HIGHEST_PROTOCOL)
-        # Slugs of the names a story carries, so the main process need not load pypinyin (1 s).
-        hints = {n: slugify(n) for n in (story.county, story.township, *story.tags)} if story else {}
-        out.append((blob, text_digest, stat, hints))
+        # Slugs of the names a story carries and of its headings, so the main process
+        # (and the next build, through the cache) need not load pypinyin.
+        for name in (story.county, story.township, *story.tags) if story else ():
+            slugify(name)
+        out.append((blob, text_digest, stat, take_fresh_slugs()))
     return out
 
 
@@ -161,26 +163,28 @@ def _setup_render(site, root: Path, templates_cache: Path | None, files: dict, s
     _state["render"] = (_state["env"][1], View(site.library, site.settings, files, site_root), root)
 
 
-def _render_batch(plans: list) -> list[Problem | None]:
+def _render_batch(plans: list) -> list[tuple[Problem | None, dict]]:
+    """(problem or None, slugs made for it: branch anchors) for each plan."""
+    from .chinese import take_fresh_slugs
     from .errors import ContentError
     from .formats import write
     from .render import template_problem
 
     env, view, root = _state["render"]
-    out: list[Problem | None] = []
+    out: list = []
     for plan in plans:
         try:
             data = write(env, view, plan)
         except ContentError as exc:  # the content or the machine cannot make this file (a PDF's font)
-            out.append(exc.problems[0])
+            out.append((exc.problems[0], take_fresh_slugs()))
             continue
         except Exception as exc:  # a broken template of the user's theme: report it, write nothing
-            out.append(template_problem(exc, plan))
+            out.append((template_problem(exc, plan), take_fresh_slugs()))
             continue
         path = root / plan.address
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-        out.append(None)
+        out.append((None, take_fresh_slugs()))
     return out
 
 
@@ -193,4 +197,9 @@ def render_pages(site, plans: list, root: Path, jobs: int, progress: Progress | 
     results = run_batches(_render_batch, plans, jobs, _setup_render,
                           (site, root, templates_cache, files or {}, site_root), progress, "生成页面",
                           min_parallel=MIN_PARALLEL_PAGES)
-    return [p for p in results if p is not None]
+    from .chinese import remember_slugs
+
+    for _, slugs in results:
+        if slugs:
+            remember_slugs(slugs)
+    return [p for p, _ in results if p is not None]

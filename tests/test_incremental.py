@@ -222,3 +222,43 @@ def test_a_new_folder_of_inputs_is_seen(site):
                                                  encoding="utf-8")
     assert not rebuild().unchanged  # an edit of the scores is seen too, and the pages equal a fresh build
 
+
+
+PINYIN_DRIVER = """
+import sys
+from pathlib import Path
+from generator.build import Options, build
+
+report = build(Options(content=Path(sys.argv[1]), out=Path(sys.argv[2]), jobs=int(sys.argv[3])))
+assert report.written, [str(p) for p in report.problems]
+print("pypinyin" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_editing_a_story_does_not_load_pinyin_again(tmp_path, jobs):
+    """Every slug made during a build, in the main process or in a worker
+    (headings, branch anchors, places, tags), is kept in the cache: a build
+    after an edit that brings no new name does not load pypinyin."""
+    import subprocess
+    import sys
+
+    from conftest import make_site, story
+
+    files = {f"stories/s{i:02}.md": story(f"## 民情地图说明\n\n正文{i}。\n", title=f"故事{i}", tags="[美丽乡村]")
+             for i in range(70)}  # more than MIN_PARALLEL: with jobs=2, parsed in workers
+    content = make_site(tmp_path, files)
+    out = tmp_path / "out"
+
+    def build_loads_pinyin() -> bool:
+        run = subprocess.run([sys.executable, "-c", PINYIN_DRIVER, str(content), str(out), str(jobs)],
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        return run.stdout.split()[-1] == "True"
+
+    assert build_loads_pinyin()  # the first build makes every slug
+    path = content / "stories" / "s05.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\n又一段。\n", encoding="utf-8")
+    assert not build_loads_pinyin()
+    path.write_text(path.read_text(encoding="utf-8") + "\n## 新的小标题\n", encoding="utf-8")
+    assert build_loads_pinyin()  # a new heading: its slug must be made
