@@ -451,7 +451,7 @@ def check_site(options: Options) -> tuple[Report, Site | None]:
     Story parses come from the cache of options.out when it has them; the
     cache is never written. UsageError for an unknown options.county."""
     report = Report()
-    session, problems = Session.open(options.out, options.use_cache and cache_path(options.out).exists())
+    session, problems = Session.open(options.out, options.use_cache and cache_path(options.out).exists(), writable=False)
     if session.cache is not None:
         remember_slugs(session.cache.slugs)  # pypinyin need not load
     found = scan_content(options.content)

@@ -16,10 +16,10 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__, models, ratings
+from . import __version__, bodies, models, ratings
 from .errors import Problem
 
-SCHEMA = "gushihui-cache-4"
+SCHEMA = "gushihui-cache-5"
 CACHE_DIR = ".gushihui-cache"
 
 
@@ -55,6 +55,7 @@ class Entry:
     parse_fp: str
     blob: bytes | None = None  #: pickle of (story, problems), decoded on first use
     value: tuple | None = field(default=None, repr=False)
+    body: str | None = None  #: the key of the story's HTML in the body store (bodies.py), if it is kept there
 
 
 class CacheError(Exception):
@@ -64,8 +65,10 @@ class CacheError(Exception):
 class Cache:
     """In memory while a build (or a whole `serve` session) runs; saved at the end."""
 
-    def __init__(self, path: Path | None = None):
+    def __init__(self, path: Path | None = None, writable: bool = True):
         self.path = path
+        self.writable = writable  #: False for `check`: nothing is written, bodies stay in the stories
+        self._bodies: bool | None = None
         self.stories: dict[str, Entry] = {}
         self.token: str | None = None  #: identifies the output folder these records describe
         self.pages: dict[str, str] = {}  #: address → fingerprint it was rendered from
@@ -81,8 +84,9 @@ class Cache:
         self._removed: set[str] = set()
 
     @classmethod
-    def open(cls, path: Path) -> tuple["Cache", list[Problem]]:
-        cache = cls(path)
+    def open(cls, path: Path, writable: bool = True) -> tuple["Cache", list[Problem]]:
+        """The cache at `path`; the stories it reads keep their bodies in the store beside it."""
+        cache = cls(path, writable)
         if not path.exists():
             return cache, []
         try:
@@ -90,8 +94,16 @@ class Cache:
             return cache, []
         except (sqlite3.DatabaseError, pickle.UnpicklingError, CacheError, EOFError, ValueError, TypeError,
                 AttributeError, KeyError) as exc:
-            path.unlink(missing_ok=True)
-            return cls(path), [Problem("W601", f"构建缓存无效（{exc}），已丢弃，这次完整构建", str(path))]
+            if writable:
+                path.unlink(missing_ok=True)
+            return cls(path, writable), [Problem("W601", f"构建缓存无效（{exc}），已丢弃，这次完整构建", str(path))]
+
+    @property
+    def keeps_bodies(self) -> bool:
+        """Whether a story parsed now keeps its HTML in the body store."""
+        if self._bodies is None:
+            self._bodies = self.writable and self.path is not None and bodies.usable(bodies.path_for(self.path))
+        return self._bodies
 
     def _load(self) -> None:
         with sqlite3.connect(self.path) as db:
@@ -108,9 +120,14 @@ class Cache:
             self.search = _loads(meta["search"]) if "search" in meta else {}
             if not all(isinstance(v, dict) for v in (self.pages, self.files, self.images, self.search)):
                 raise CacheError("清单格式不对")
-            for loc, mtime, size, ctime, digest, parse_fp in db.execute(
-                    "SELECT location, mtime_ns, size, ctime_ns, digest, parse_fp FROM stories"):
-                self.stories[loc] = Entry((mtime, size, ctime), digest, parse_fp)
+            stored = None
+            for loc, mtime, size, ctime, digest, parse_fp, body in db.execute(
+                    "SELECT location, mtime_ns, size, ctime_ns, digest, parse_fp, body FROM stories"):
+                if body is not None:
+                    stored = bodies.keys(bodies.path_for(self.path)) if stored is None else stored
+                    if body not in stored:  # its body is gone: parse the story again
+                        continue
+                self.stories[loc] = Entry((mtime, size, ctime), digest, parse_fp, body=body)
         self._blobs_loaded = not self.stories
 
     def result(self, entry: Entry) -> tuple:
@@ -174,7 +191,7 @@ class Cache:
         with sqlite3.connect(self.path) as db:
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value)")
             db.execute("CREATE TABLE IF NOT EXISTS stories (location TEXT PRIMARY KEY, mtime_ns INTEGER, "
-                       "size INTEGER, ctime_ns INTEGER, digest TEXT, parse_fp TEXT, blob BLOB)")
+                       "size INTEGER, ctime_ns INTEGER, digest TEXT, parse_fp TEXT, blob BLOB, body TEXT)")
             meta = {"schema": SCHEMA, "version": __version__, "token": self.token, "inputs": self.inputs,
                     "pages": dump(self.pages), "files": dump(self.files), "warnings": dump(self.warnings),
                     "slugs": dump(self.slugs), "ratings": dump(self.ratings), "images": dump(self.images),
@@ -185,9 +202,11 @@ class Cache:
                 e = self.stories.get(loc)
                 if e is not None and (e.blob is not None or e.value is not None):
                     blob = e.blob if e.blob is not None else dump(e.value)
-                    rows.append((loc, *e.stat, e.digest, e.parse_fp, blob))
-            db.executemany("INSERT OR REPLACE INTO stories VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                    rows.append((loc, *e.stat, e.digest, e.parse_fp, blob, e.body))
+            db.executemany("INSERT OR REPLACE INTO stories VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
             db.executemany("DELETE FROM stories WHERE location = ?", [(loc,) for loc in self._removed])
+        if self._dirty or self._removed:
+            bodies.keep_only(bodies.path_for(self.path), {e.body for e in self.stories.values() if e.body is not None})
         for loc in self._dirty:  # written: the decoded value is enough from now on
             e = self.stories.get(loc)
             if e is not None and e.value is not None:

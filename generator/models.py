@@ -89,7 +89,8 @@ class Story:
     branch: str
     date: dt.date
     source: str  #: the file, as the user named it
-    html: str  #: the body, sanitized; links already carry the base path
+    #: the body, sanitized; links already carry the base path. Not compared: the digest is.
+    html: str = field(compare=False)
     summary: str
     characters: int  #: Han characters + Latin words, for reading time
     authors: tuple[str, ...] = ()
@@ -107,6 +108,39 @@ class Story:
     @property
     def url(self) -> str:
         return f"stories/{self.slug}/"
+
+
+@dataclass(frozen=True)
+class Body:
+    """A story's HTML as kept in the body store (bodies.py), by its key."""
+
+    key: str
+
+
+class StoredStory(Story):
+    """A story whose HTML stays in the body store until something reads it:
+    the same fields, the same equality; `html` is read on each use."""
+
+    @property
+    def html(self) -> str:
+        value = self.__dict__["html"]
+        if isinstance(value, Body):
+            from . import bodies
+
+            return bodies.read(value.key)
+        return value
+
+    @html.setter
+    def html(self, value) -> None:  # only the dataclass's __init__ sets it (dataclasses.replace)
+        self.__dict__["html"] = value
+
+    @classmethod
+    def of(cls, story: Story, key: str) -> "StoredStory":
+        """`story` with its HTML replaced by the key it is stored under."""
+        stored = object.__new__(cls)
+        stored.__dict__.update(story.__dict__)
+        stored.__dict__["html"] = Body(key)
+        return stored
 
 
 @dataclass(frozen=True)

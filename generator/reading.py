@@ -9,7 +9,7 @@ import pickle
 from pathlib import Path
 from typing import Callable
 
-from . import __version__
+from . import __version__, bodies
 from .cache import Cache, CacheError, Entry
 from .chinese import remember_slugs
 from .config import Rating, Settings
@@ -71,12 +71,17 @@ def _parse_all(content: Path, files: dict, settings: Settings, jobs: int, progre
                 cache.put_story(location, entry)  # remember the new stat
                 continue
         todo.append(i)
-    fresh = read_stories([content / locations[i] for i in todo], content, settings, jobs, progress)
-    for i, (blob, text_digest, stat, slugs) in zip(todo, fresh):
+    # With a cache, a parsed story's HTML goes to the body store (bodies.py), not into memory;
+    # the stories of this build, parsed now or cached, read their bodies from there.
+    if cache is not None and cache.path is not None:
+        bodies.use(bodies.path_for(cache.path))
+    keep = parse_fp if cache is not None and cache.keeps_bodies else None
+    fresh = read_stories([content / locations[i] for i in todo], content, settings, jobs, progress, keep)
+    for i, (blob, text_digest, stat, slugs, body) in zip(todo, fresh):
         results[i] = value = pickle.loads(blob)  # made by our own worker a moment ago
         remember_slugs(slugs)
         if cache is not None and text_digest:
-            cache.put_story(locations[i], Entry(stat, text_digest, parse_fp, blob=blob, value=value))
+            cache.put_story(locations[i], Entry(stat, text_digest, parse_fp, blob=blob, value=value, body=body))
     if cache is not None:
         cache.keep_only(set(locations))
     return results

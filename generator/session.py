@@ -27,11 +27,12 @@ class Session:
         self._tables: dict[str, dict] = {}
 
     @classmethod
-    def open(cls, out: Path, use_cache: bool = True) -> tuple["Session", list[Problem]]:
-        """A new session with the cache kept beside `out` (or none)."""
+    def open(cls, out: Path, use_cache: bool = True, writable: bool = True) -> tuple["Session", list[Problem]]:
+        """A new session with the cache kept beside `out` (or none); `writable`
+        False: the session only reads it (`check`)."""
         if not use_cache:
             return cls(), []
-        cache, problems = Cache.open(cache_path(out))
+        cache, problems = Cache.open(cache_path(out), writable)
         return cls(cache), problems
 
     def last(self, name: str, key, make: Callable[[], T]) -> T:

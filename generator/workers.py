@@ -86,31 +86,41 @@ def run_batches(work: Callable, items: Sequence, jobs: int, setup: Callable, set
 
 # Reading ------------------------------------------------------------------
 
-def _setup_read(content: Path, settings) -> None:
-    _state["read"] = (content, settings)
+def _setup_read(content: Path, settings, keep: str | None) -> None:
+    _state["read"] = (content, settings, keep)
 
 
 def _read_batch(paths: list[Path]) -> list:
+    from . import bodies
     from .chinese import slugify, take_fresh_slugs
+    from .models import StoredStory
     from .reader import read_story_file
 
-    content, settings = _state["read"]
-    out = []
+    content, settings, keep = _state["read"]
+    out, kept = [], []
     for path in paths:
         story, problems, text_digest, stat = read_story_file(path, content, settings)
+        key = None
+        if story is not None and keep is not None:  # the body to the store, its key in the story
+            key = f"{keep}-{story.digest}"
+            kept.append((key, story.html))
+            story = StoredStory.of(story, key)
         # The pickle the cache will keep is made here, in parallel, not again in the main process.
         blob = pickle.dumps((story, problems), protocol=pickle.HIGHEST_PROTOCOL)
         # Slugs of the names a story carries and of its headings, so the main process
         # (and the next build, through the cache) need not load pypinyin.
         for name in (story.county, story.township, *story.tags) if story else ():
             slugify(name)
-        out.append((blob, text_digest, stat, take_fresh_slugs()))
+        out.append((blob, text_digest, stat, take_fresh_slugs(), key))
+    bodies.put(kept)  # before the batch's results are handed back: whoever gets a story can read its body
     return out
 
 
-def read_stories(paths: list[Path], content: Path, settings, jobs: int, progress: Progress | None) -> list:
-    """[(pickle of (story or None, problems), digest, stat, slugs)] for each path, in order."""
-    return run_batches(_read_batch, paths, jobs, _setup_read, (content, settings), progress, "读取故事")
+def read_stories(paths: list[Path], content: Path, settings, jobs: int, progress: Progress | None,
+                 keep: str | None = None) -> list:
+    """[(pickle of (story or None, problems), digest, stat, slugs, body key)] for each path, in order.
+    `keep`: the parse fingerprint, when stories keep their bodies in the body store (bodies.py)."""
+    return run_batches(_read_batch, paths, jobs, _setup_read, (content, settings, keep), progress, "读取故事")
 
 
 # Pictures -----------------------------------------------------------------
