@@ -4,7 +4,8 @@ soon a reader sees the first result.
 
     python3 bench/search.py                      # 10,000 stories, 3 runs, medians
     python3 bench/search.py --stories 2000 --runs 1 --no-serve
-    python3 bench/search.py --runs 1 --no-serve --jobs 1   # one process: the least memory
+    python3 bench/search.py --runs 1 --no-serve --jobs 1   # one county at a time: the least memory
+    python3 bench/search.py --runs 1 --no-serve --pagefind-indexer   # Pagefind's own indexer, as before
 
 Makes the corpus with ../shared/bench/make_corpus.py (as bench/run.py does; the same work
 folder), then in each run: a cold `gushihui build` (no output, no cache), the same build without
@@ -45,6 +46,7 @@ QUERIES = [{"query": "民情"}, {"query": "党员"}, {"query": "党员", "filter
 
 
 JOBS: list[str] = []  # --jobs N, when asked for
+INDEXER: dict[str, str] = {}  # --pagefind-indexer: GUSHIHUI_PAGEFIND_INDEXER=1 (search.writes_itself)
 
 
 def build(content: Path, out: Path, env: dict | None = None) -> tuple[float, int, str]:
@@ -55,7 +57,7 @@ def build(content: Path, out: Path, env: dict | None = None) -> tuple[float, int
     proc = subprocess.Popen([sys.executable, "-m", "generator", "build", "--content", str(content), "--out", str(out),
                              *JOBS],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
+                            env={**os.environ, "PYTHONPATH": str(REPO), **INDEXER, **(env or {})})
 
     def sample():
         while proc.poll() is None:
@@ -112,7 +114,7 @@ def serve_times(content: Path, story: Path, runs: int) -> list[tuple[float, floa
         port = s.getsockname()[1]
     proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--content", str(content),
                              "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", **INDEXER})
     lines: list[str] = []
     threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
 
@@ -159,10 +161,14 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--work", type=Path, default=Path("/tmp/gushihui-bench"))
     ap.add_argument("--no-serve", action="store_true")
-    ap.add_argument("--jobs", type=int, help="gushihui build --jobs N (Pagefind runs as many counties at a time)")
+    ap.add_argument("--jobs", type=int, help="gushihui build --jobs N (as many counties indexed at a time)")
+    ap.add_argument("--pagefind-indexer", action="store_true",
+                    help="index with Pagefind's binary over the records as pages (what numpy's absence does)")
     a = ap.parse_args()
     if a.jobs:
         JOBS[:] = ["--jobs", str(a.jobs)]
+    if a.pagefind_indexer:
+        INDEXER["GUSHIHUI_PAGEFIND_INDEXER"] = "1"
 
     site = a.work / f"site-{a.stories}"
     content, out = site / "content", site / "output-search"

@@ -116,6 +116,127 @@ def test_a_record_with_markup_in_its_title_is_escaped():
     assert 'data-v="&lt;b&gt;&quot;甲&quot;&lt;/b&gt;&amp;"' in page
 
 
+# -- the index files, written here ----------------------------------------------------------------
+
+def _cbor(data: bytes, at: int = 0):
+    """A value of the CBOR Pagefind's index files hold (integers, text, arrays), and where it ends."""
+    head = data[at]
+    major, extra, at = head >> 5, head & 31, at + 1
+    if extra >= 24:
+        size = {24: 1, 25: 2, 26: 4, 27: 8}[extra]
+        extra, at = int.from_bytes(data[at:at + size], "big"), at + size
+    if major == 0:
+        return extra, at
+    if major == 1:
+        return -1 - extra, at
+    if major == 3:
+        return data[at:at + extra].decode("utf-8"), at + extra
+    assert major == 4, major
+    items = []
+    for _ in range(extra):
+        item, at = _cbor(data, at)
+        items.append(item)
+    return items, at
+
+
+def _opened(data: bytes) -> bytes:
+    data = gzip.decompress(data)
+    assert data.startswith(b"pagefind_dcd")
+    return data[len(b"pagefind_dcd"):]
+
+
+def read_index(files: dict[str, bytes]) -> dict:
+    """An index's files, decoded: each page (by address) and, for each word, where each page holds
+    it: {(weight, position)} in its text, {(meta field, position)} in its meta; variants alike."""
+    [meta_name] = [name for name in files if name.endswith(".pf_meta")]
+    version, pages, chunks, filters, sorts, fields = _cbor(_opened(files[meta_name]))[0]
+    fragments = [json.loads(_opened(files[f"fragment/{h}.pf_fragment"])) for h, _ in pages]
+    urls = [f["url"] for f in fragments]
+
+    def places(entries):
+        found, page = {}, 0
+        for i, (delta, locations, metas) in enumerate(entries):
+            page = delta if i == 0 else page + delta
+            held = []
+            for values, names in ((locations, None), (metas, fields)):
+                at, base, kind = set(), None, None
+                for v in values:
+                    if v < 0:
+                        kind, base = (-v - 1 if names is None else names[-v - 1]), None
+                        continue
+                    base = v if base is None else base + v
+                    at.add((kind, base))
+                held.append(frozenset(at))
+            found[urls[page]] = tuple(held)
+        return found
+
+    words = {}
+    for name, data in files.items():
+        if name.startswith("index/"):
+            for word, entries, variants in _cbor(_opened(data))[0][0]:
+                words[word] = (places(entries), {v: places(e) for v, e in variants})
+    assert [word for word in sorted(words)] == sorted(words) and len(chunks) == sum(n.startswith("index/") for n in files)
+    dates = [fragments[p]["meta"]["date"] for p in sorts[0][1]]
+    return {"version": version, "fields": fields, "words": words, "sorted": sorts[0][0] == "date" and len(dates) == len(urls),
+            "pages": {f["url"]: (f["content"], f["meta"], f["word_count"], wc) for f, (_, wc) in zip(fragments, pages)}}
+
+
+def test_the_index_written_here_holds_what_pagefinds_own_indexer_writes(tmp_path):
+    need_pagefind()
+    pytest.importorskip("numpy")  # without it, Pagefind's own indexer is used (test below)
+    lib = load_site(Options(content=site(tmp_path)), Report(), Session()).library
+    records = search.shards(lib, {})["yun-he-xian"].records() + (
+        search.Record("stories/latin/", "标题 GDP 报告", "云和县 · 浮云街道 · 长汀村党支部", "2020年5月1日", "2020-05-01",
+                      ("gsh_county_yun_he_xian", "gsh_year_2020"),
+                      ("COVID-19疫情期间，GDP、5G网络、e-mail、foo_bar、3.5%、O'Neil、ＡＢＣ全角、café和Über咖啡。",
+                       "正文里写着 gsh_year_2020 这个词，还有　全角空格\u00a0和不换行空格。"), ("张三",), ("Café-Bar",)),)
+    store, binary = tmp_path / "store", search.executable()
+    ours = search.bundle(records, search.runtime(store, binary))
+    theirs = search._pagefind(records, store, binary, "x")
+    assert ours == search.bundle(records, search.runtime(store, binary))  # the same bytes every time
+    for name in ("pagefind.js", "pagefind-worker.js", "wasm.unknown.pagefind"):
+        assert ours[name] == theirs[name]
+    assert json.loads(ours["pagefind-entry.json"])["languages"]["und"]["page_count"] == len(records)
+    mine, pagefind = read_index(ours), read_index(theirs)
+    assert (mine["version"], mine["fields"], mine["sorted"]) == (pagefind["version"], pagefind["fields"], True)
+    assert mine["pages"] == pagefind["pages"]  # what a result shows, and each page's words
+    for word, (held, variants) in mine["words"].items():
+        their_held, their_variants = pagefind["words"][word]
+        # In the text, the same positions and weights; in the meta, the filters (Pagefind also
+        # holds the words of the title, place and date, which no query cut as ours can find).
+        assert {u: t for u, (t, _) in held.items() if t} == {u: t for u, (t, _) in their_held.items() if t}, word
+        assert all(m <= their_held[u][1] for u, (_, m) in held.items()), word
+        assert {v: {u: t for u, (t, _) in h.items()} for v, h in variants.items()} == \
+            {v: {u: t for u, (t, _) in h.items()} for v, h in their_variants.items()}, word
+    for word in set(pagefind["words"]) - set(mine["words"]):
+        held, variants = pagefind["words"][word]
+        assert not variants and not any(t for t, _ in held.values()), word  # meta alone
+    assert {"gsh_year_2020", "covid", "19", "covid19", "cafe", "gdp", "民", "ｂ"} <= set(mine["words"])
+    assert set(mine["words"]["cafe"][1]) == {"café"}
+
+
+def test_the_words_of_many_records_at_once_are_each_records_words():
+    import random
+
+    pytest.importorskip("numpy")
+
+    rng = random.Random(7)
+    alphabet = list("民情地图党员，。、 \u3000\xa0\x85abXY09-_.'éÜ\t\nｆ") + ["\u2028", "😀", "\u3001", "\u3002"]
+    text = lambda: "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))  # noqa: E731
+    for trial in range(200):
+        items = tuple(search.Record(f"s/{trial}-{i}/", text(), text(), "2020年1月1日", "2020-01-01", (),
+                                    tuple(text() for _ in range(rng.randint(0, 3))), (text(),), (text(),))
+                      for i in range(rng.randint(1, 5)))
+        contents, vocabulary, word_id, page, position, title = search._words_at(items)
+        for p, item in enumerate(items):
+            found, body = search.words(item)
+            at = page == p
+            assert contents[p] == " ".join(found)
+            assert [vocabulary[w] for w in word_id[at]] == found
+            assert position[at].tolist() == list(range(len(found)))
+            assert title[at].tolist() == [i >= body for i in range(len(found))]
+
+
 # -- building the index ----------------------------------------------------------------------------
 
 def test_the_build_writes_one_index_per_county_without_drafts(tmp_path):
@@ -169,12 +290,23 @@ def test_an_index_is_made_again_only_for_the_county_whose_records_changed(tmp_pa
     fresh = tmp_path / "fresh"
     build(Options(content=content, out=fresh, jobs=1, use_cache=False))
     assert tree(out) == tree(fresh)
-    # Only the index the output uses stays in the store, each file once.
+    # Only the index the output uses stays in the store, and Pagefind's runtime, each file once.
     store = out.parent / ".gushihui-cache" / "out.search"
-    assert sorted(p.stem.rpartition("-")[0] for p in store.glob("*.json")) == ["lian-du-qu", "yun-he-xian"]
+    assert sorted(p.stem.rpartition("-")[0] for p in store.glob("*.json")) == ["lian-du-qu", "runtime", "yun-he-xian"]
     published = {f.read_bytes() for f in (out / search.BUNDLE).rglob("*") if f.is_file()}
     kept = [f.read_bytes() for f in (store / search.OBJECTS).iterdir()]
     assert len(kept) == len(set(kept)) and set(kept) == published
+
+
+def test_without_numpy_pagefinds_own_indexer_makes_the_same_pages(tmp_path, monkeypatch):
+    need_pagefind()
+    content = site(tmp_path)
+    build(Options(content=content, out=tmp_path / "ours", jobs=1))
+    monkeypatch.setenv("GUSHIHUI_PAGEFIND_INDEXER", "1")  # as writes_itself() without numpy
+    assert not search.writes_itself()
+    report = build(Options(content=content, out=tmp_path / "theirs", jobs=1))
+    assert report.written and report.problems == [] and report.search.made == ["yun-he-xian", "lian-du-qu"]
+    assert indexed(tmp_path / "theirs") == indexed(tmp_path / "ours")
 
 
 def test_a_free_page_at_the_search_address_is_a_collision(tmp_path):
