@@ -22,7 +22,7 @@ from contextlib import closing
 from pathlib import Path
 
 _store: Path | None = None  #: the store this process's stories refer to
-_db: tuple[int, sqlite3.Connection] | None = None  #: (pid, connection): a forked worker opens its own
+_db: tuple | None = None  #: (pid, connection, file identity): a forked worker opens its own
 
 
 def path_for(cache: Path) -> Path:
@@ -31,12 +31,21 @@ def path_for(cache: Path) -> Path:
 
 
 def use(store: Path | None) -> None:
-    """Make `store` the one this process (and the workers it forks) keeps bodies in."""
+    """Make `store` the one this process (and the workers it forks) keeps bodies in,
+    opened again if its file was removed or replaced since."""
     global _store, _db
-    if store != _store:
+    if store != _store or (_db is not None and _db[2] != _identity(store)):
         if _db is not None and _db[0] == os.getpid():
             _db[1].close()
         _db, _store = None, store
+
+
+def _identity(store: Path | None) -> tuple[int, int] | None:
+    try:
+        found = os.stat(store) if store is not None else None
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino) if found else None
 
 
 def usable(store: Path) -> bool:
@@ -53,7 +62,8 @@ def _connection() -> sqlite3.Connection:
     if _store is None:
         raise KeyError("no body store")
     if _db is None or _db[0] != os.getpid():
-        _db = (os.getpid(), _open(_store))
+        db = _open(_store)
+        _db = (os.getpid(), db, _identity(_store))
     return _db[1]
 
 
