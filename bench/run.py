@@ -63,7 +63,10 @@ TIMEOUT = 4 * 3600  # one build; Hugo at 100,000 stories takes minutes, not hour
 
 
 def tree_rss_kb(pid: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc."""
+    """Memory of a process and all its descendants, from /proc: the sum of their
+    proportional set sizes (Pss), so that pages a forked worker shares with its
+    parent count once, as the machine holds them (VmRSS counts them in each
+    process; for a single process such as Hugo the two are equal)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -78,10 +81,11 @@ def tree_rss_kb(pid: int) -> int:
         p = todo.pop()
         todo += children.get(p, [])
         try:
-            with open(f"/proc/{p}/status") as f:
+            with open(f"/proc/{p}/smaps_rollup") as f:
                 for line in f:
-                    if line.startswith("VmRSS:"):
+                    if line.startswith("Pss:"):
                         total += int(line.split()[1])
+                        break
         except OSError:
             pass
     return total
