@@ -94,4 +94,7 @@ FORMATS: dict[str, Writer] = {"html": _template, "xml": _xml, "text": _template,
 
 
 def write(env: jinja2.Environment, view: View, plan: PagePlan) -> bytes:
+    new_pass = getattr(env, "new_pass", None)
+    if new_pass is not None:
+        new_pass(view)  # a view is made for each build: its templates are checked on disk once
     return FORMATS[plan.format](env, view, plan)

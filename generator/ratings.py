@@ -10,7 +10,7 @@ import csv
 import io
 from dataclasses import dataclass
 from functools import cached_property
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 from .config import Rating
@@ -50,8 +50,9 @@ class Result:
     rank: int | None = None
     award: str | None = None
 
-    @property
+    @cached_property
     def shown(self) -> str:
+        """The score as shown: two decimals (kept: rankings show it on several pages)."""
         return two_decimals(self.score) if self.score is not None else ""
 
 
@@ -73,9 +74,14 @@ class Ratings:
 
 
 def two_decimals(value: Fraction) -> str:
-    with localcontext() as ctx:
-        ctx.prec = 60
-        return str((Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.01"), ROUND_HALF_UP))
+    """The value with two decimals, rounded half up (away from zero), exactly:
+    integer arithmetic on the fraction (a page of rankings shows thousands)."""
+    numerator, denominator = value.numerator, value.denominator
+    hundredths, rest = divmod(abs(numerator) * 100, denominator)
+    if 2 * rest >= denominator:
+        hundredths += 1
+    whole, cents = divmod(hundredths, 100)
+    return f"{'-' if numerator < 0 else ''}{whole}.{cents:02d}"
 
 
 def _rows(text: str, name: str, required: tuple[str, ...]) -> tuple[list[str], list[tuple[int, dict]], list[Problem]]:

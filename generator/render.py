@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from types import BuiltinMethodType
 from typing import Any
 
 import jinja2
+from jinja2.compiler import CodeGenerator
+from jinja2.runtime import Macro
 from jinja2.sandbox import SandboxedEnvironment
+from jinja2.utils import internalcode
 from markupsafe import Markup
 
 from .chinese import format_date, reading_minutes
@@ -53,16 +57,75 @@ def find_theme(site_root: Path, name: str, settings_file: str = "site.toml") -> 
                  tuple(d / "static" for d in reversed(layers) if (d / "static").is_dir())), []
 
 
+_FORMAT = ("format", "format_map")
+
+try:
+    from markupsafe._speedups import _escape_inner
+except ImportError:  # markupsafe without its C extension
+    from markupsafe._native import _escape_inner
+
+
+def _escaped_text(value: Any) -> str:
+    """What markupsafe.escape returns, as a plain str: for the text a template
+    writes out with {{ … }}, which is only ever joined into the page (or a
+    macro's or block's output, made Markup as a whole). Making each piece a
+    Markup first costs more than escaping it."""
+    if type(value) is str:
+        return _escape_inner(value)
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return _escape_inner(str(value))
+
+
+class _CodeGenerator(CodeGenerator):
+    """Jinja's compiler, with one change: text written out is escaped by
+    `_escaped_text` (same characters, no Markup object for each piece)."""
+
+    def _output_child_pre(self, node, frame, finalize) -> None:
+        if frame.eval_ctx.autoescape and not frame.eval_ctx.volatile:
+            self.write("environment.escaped_text(")
+            if finalize.src is not None:
+                self.write(finalize.src)
+        else:
+            super()._output_child_pre(node, frame, finalize)
+
+
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates, named apart from plain Jinja's (ours are compiled by `_CodeGenerator`)."""
+
+    def __init__(self, directory: str):
+        super().__init__(directory, "__gushihui_1_%s.cache")
+
+
 class _Sandbox(SandboxedEnvironment):
     """Jinja's sandbox: a template cannot reach Python internals (no
     `__class__.__mro__`…, no unsafe callables). Whether an attribute is safe
     depends only on the object's type and the name, so the answer is kept:
     that brings the sandbox's cost down from about half a plain render's to a
-    quarter (docs/security.md)."""
+    quarter (docs/security.md). The checks are the sandbox's own, only
+    answered once: `getattr` and `call` below take a short way for what has
+    been found safe before, and the sandbox's way for everything else."""
+
+    code_generator_class = _CodeGenerator
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.escaped_text = _escaped_text
         self._safe: dict[tuple[type, str], bool] = {}
+        self._fast: set[tuple[type, str]] = set()  #: safe, and not a str.format that must be wrapped
+        #: functions of ours in the globals: plain, safe, taking no context
+        self._plain_callables: set[int] = set()
+        #: templates checked for changes on disk in this pass (see `new_pass`)
+        self._checked: dict[str, jinja2.Template] = {}
+        self._pass: object = None
+        #: (macro, its arguments) → its output, for macros marked with `memoized` (bounded)
+        self.memo: dict[tuple, Markup] = {}
+
+    def make_globals(self, d):
+        """A template's globals as a plain dict, not Jinja's ChainMap over the
+        environment's: every render copies them twice, and a ChainMap copies
+        slowly. make_environment sets every global before a template loads."""
+        return {**self.globals, **(d or {})}
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         key = (type(obj), attr)
@@ -70,7 +133,100 @@ class _Sandbox(SandboxedEnvironment):
             return self._safe[key]
         except KeyError:
             safe = self._safe[key] = super().is_safe_attribute(obj, attr, value)
+            if safe and attr not in _FORMAT:
+                self._fast.add(key)
             return safe
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # What the sandbox would return, for an attribute found safe before:
+        # the value itself (a str.format method is never in _fast: it is wrapped).
+        if (type(obj), attribute) in self._fast:
+            try:
+                return getattr(obj, attribute)
+            except AttributeError:
+                pass  # the sandbox tries obj[attribute], then gives an undefined
+        return super().getattr(obj, attribute)
+
+    @internalcode
+    def call(__self, __context, __obj, *args, **kwargs):  # Jinja's own signature
+        # Our own functions, macros and builtin methods (a date's isoformat…)
+        # are safe and take no context: call them as Context.call would.
+        kind = type(__obj)
+        if kind is Macro or kind is _Memoized or id(__obj) in __self._plain_callables or (
+                kind is BuiltinMethodType and __obj.__name__ not in _FORMAT):
+            kwargs.pop("_loop_vars", None)
+            kwargs.pop("_block_vars", None)
+            try:
+                return __obj(*args, **kwargs)
+            except StopIteration:
+                return __self.undefined("value was undefined because a callable raised a StopIteration exception")
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def plain_globals(self, **functions) -> None:
+        """Add plain functions (no pass_context, nothing unsafe) to the globals."""
+        self.globals.update(functions)
+        self._plain_callables.update(id(f) for f in functions.values())
+
+    def new_pass(self, token: object) -> None:
+        """A new render pass (a build): templates are checked for changes on
+        disk once in a pass, not once a page (a stat of each template a page
+        extends or imports costs a tenth of a story page)."""
+        if token is not self._pass:
+            self._pass = token
+            self._checked = {}
+
+    def _load_template(self, name, globals):
+        if not globals:
+            template = self._checked.get(name)
+            if template is not None:
+                return template
+        template = super()._load_template(name, globals)
+        if self._pass is not None and not globals:
+            self._checked[name] = template
+        return template
+
+
+MEMO_SIZE = 20_000  # outputs kept per environment: a card and its key take about 0.9 kB (18 MB in all)
+
+
+class _Memoized:
+    """A macro whose output depends only on its arguments (a macro imported
+    without context sees nothing else), rendered once for each distinct call
+    in an environment (a worker process keeps its environment for a preview's
+    life). A story is known by its id, digest (its text, place and pictures)
+    and slug, never by its body; other arguments by type and value, and when
+    one is unhashable the macro is simply called. The key holds the macro
+    itself: a template changed on disk is loaded as new macros."""
+
+    __slots__ = ("_env", "_macro")  # underscored: out of a template's reach
+
+    def __init__(self, env: _Sandbox, macro: Macro):
+        self._env, self._macro = env, macro
+
+    def __call__(self, *args, **kwargs):
+        try:
+            key = (self._macro,
+                   *(("story", a.id, a.digest, a.slug) if isinstance(a, Story) else (type(a), a) for a in args),
+                   *((k, type(v), v) for k, v in sorted(kwargs.items())))
+            found = self._env.memo.get(key)
+        except TypeError:  # an unhashable argument
+            return self._macro(*args, **kwargs)
+        if found is None:
+            found = self._macro(*args, **kwargs)
+            memo = self._env.memo
+            if len(memo) >= MEMO_SIZE:
+                del memo[next(iter(memo))]  # the oldest
+            memo[key] = found
+        return found
+
+
+def _memoized(env: _Sandbox):
+    """For templates: `{% set story_card = memoized(story_card) %}` after a
+    macro makes each distinct call of it render once (`_Memoized`)."""
+    def memoized(macro):
+        return _Memoized(env, macro) if type(macro) is Macro else macro
+
+    return memoized
 
 
 def make_environment(theme: Theme, settings: Settings, templates_cache: Path | None = None) -> jinja2.Environment:
@@ -78,7 +234,7 @@ def make_environment(theme: Theme, settings: Settings, templates_cache: Path | N
     if templates_cache is not None:
         try:
             templates_cache.mkdir(parents=True, exist_ok=True)
-            bytecode = jinja2.FileSystemBytecodeCache(str(templates_cache))  # keyed by template source: safe
+            bytecode = _BytecodeCache(str(templates_cache))  # keyed by template source: safe
         except OSError:
             pass  # compiled templates are only a speed-up
     env = _Sandbox(
@@ -87,11 +243,12 @@ def make_environment(theme: Theme, settings: Settings, templates_cache: Path | N
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
     base_path, base_url = settings.base_path, settings.base_url
-    env.globals.update(
-        addresses=ADDRESSES,
+    env.globals.update(addresses=ADDRESSES)
+    env.plain_globals(
         url=lambda path="": base_path + path.lstrip("/"),
         abs_url=lambda path="": base_url + path.lstrip("/"),
         picture=picture,
+        memoized=_memoized(env),
     )
     env.filters.update(cn_date=format_date, reading_minutes=reading_minutes, css_string=css_string,
                        two_decimals=two_decimals)
@@ -159,6 +316,7 @@ class View:
         self.standard_by_id = {s.id: s for s in settings.standards}
         self.townships = {(c.name, t.name): (c, t) for c in library.counties for t in c.townships}
         self.nav = site_nav(library, settings)
+        self._once: dict[str, Any] = {}
 
     @cached_property
     def standard_counts(self) -> dict[str, int]:
@@ -167,6 +325,32 @@ class View:
             if story.standard:
                 counts[story.standard] += 1
         return counts
+
+    @cached_property
+    def coverage(self):
+        """Who has told a story (coverage.py), on the pages that show it; None without org.csv."""
+        from .coverage import coverage as report
+
+        return report(self.library) if self.library.from_registry else None
+
+    def once(self, name: str, make):
+        """A value every page of some kind reads, made by `make()` once per
+        view (per build and worker): e.g. the ranking grouped by county."""
+        try:
+            return self._once[name]
+        except KeyError:
+            value = self._once[name] = make()
+            return value
+
+    def branch(self, town, name: str):
+        """The township's branch of that name."""
+        branches = self.once("branches", dict)
+        try:
+            return branches[(town.county, town.name, name)]
+        except KeyError:
+            for b in town.branches:
+                branches[(town.county, town.name, b.name)] = b
+            return branches[(town.county, town.name, name)]
 
     def stories(self, ids) -> list[Story]:
         return [self.library.stories[i] for i in ids]

@@ -3,7 +3,7 @@ city → county → township → branch, and coverage.csv for Excel. Only with o
 from __future__ import annotations
 
 from .. import charts
-from ..coverage import coverage, rows
+from ..coverage import rows
 from ..plan import PagePlan, Planning
 
 KINDS = ("coverage", "coverage_csv")
@@ -27,7 +27,7 @@ def plans(planning: Planning) -> list[PagePlan]:
 def context(plan: PagePlan, view) -> dict:
     if plan.kind == "coverage_csv":
         return dict(rows=rows(view.library))
-    report = coverage(view.library)
+    report = view.coverage
     target = view.settings.coverage_target
     return dict(report=report, target=target, title="讲故事情况",
                 description=f"{view.settings.city}各县（市、区）、乡镇（街道）的党支部讲故事情况：已讲 "

@@ -24,4 +24,4 @@ def context(plan: PagePlan, view) -> dict:
     return dict(featured=lib.featured(FEATURED), newest=lib.newest(NEWEST), counties=lib.counties,
                 standard_counts=view.standard_counts, story_count=len(lib.stories),
                 branch_count=sum(c.branch_count for c in lib.counties), title=view.settings.title,
-                coverage=coverage(lib).share if lib.from_registry else None)
+                coverage=view.coverage.share if view.coverage else None)

@@ -40,9 +40,18 @@ def plans(planning: Planning) -> list[PagePlan]:
 
 def _rows(view, county: str | None = None) -> list[tuple]:
     """(result, story) in ranking order, the county's alone when given."""
-    stories = view.library.stories
-    return [(r, stories[i]) for i, r in view.library.ratings.results.items()
-            if i in stories and (county is None or stories[i].county == county)]
+    by_county = view.once("ratings-rows", lambda: _by_county(view.library))
+    return list(by_county.get(county, ()))
+
+
+def _by_county(library) -> dict[str | None, list[tuple]]:
+    """(result, story) in ranking order: all under None, and each county's."""
+    stories = library.stories
+    rows = [(r, stories[i]) for i, r in library.ratings.results.items() if i in stories]
+    found: dict[str | None, list[tuple]] = {None: rows}
+    for row in rows:
+        found.setdefault(row[1].county, []).append(row)
+    return found
 
 
 def context(plan: PagePlan, view) -> dict:
@@ -76,8 +85,11 @@ def context(plan: PagePlan, view) -> dict:
 def _county_table(view, rated) -> list[dict]:
     """Per county: stories rated, mean score, awards, share of branches with a story."""
     table = []
+    by_county: dict[str, list] = {}
+    for r, s in rated:
+        by_county.setdefault(s.county, []).append(r)
     for c in view.library.counties:
-        mine = [r for r, s in rated if s.county == c.name]
+        mine = by_county.get(c.name, [])
         told = sum(1 for t in c.townships for b in t.branches if b.story_ids)
         table.append(dict(county=c, rated=len(mine), url=f"{URL}{c.slug}/",
                           mean=two_decimals(sum((r.score for r in mine), Fraction(0)) / len(mine)) if mine else "",

@@ -37,10 +37,6 @@ def plans(planning: Planning) -> list[PagePlan]:
 RANKED = 10  # of the county's ranking on its showcase
 
 
-def _coverage(lib, county: str):
-    return coverage(lib).county(county) if lib.from_registry else None
-
-
 def _coverage_key(cc) -> tuple | None:
     """What the showcase shows of the county's coverage."""
     return cc and (cc.share, tuple((t.township.name, t.share, tuple(b.name for b in t.missing)) for t in cc.townships))
@@ -65,15 +61,23 @@ def _shown(stories: list, standards) -> list[tuple[str, list, int]]:
     return parts
 
 
+def _by_county(lib) -> dict[str, list]:
+    """county → its stories, newest first."""
+    found: dict[str, list] = {}
+    for story in lib.by_date:
+        found.setdefault(story.county, []).append(story)
+    return found
+
+
 def context(plan: PagePlan, view) -> dict:
     lib = view.library
     county = next(c for c in lib.counties if c.name == plan.key)
-    stories = [s for s in lib.by_date if s.county == county.name]
+    stories = view.once("stories-by-county", lambda: _by_county(lib)).get(county.name, [])
     parts = {key: (group, count) for key, group, count in _shown(stories, view.settings.standards)}
     return dict(county=county, showcase=lib.showcases.get(county.name), featured=parts["featured"][0],
                 newest=parts["newest"][0], story_count=len(stories), is_home=plan.address == "index.html",
                 by_standard=[(s, *parts[s.id]) for s in view.settings.standards if parts[s.id][1]],
                 ranking=_ranking(lib, view.settings, stories), ranking_url=f"{RATINGS}{county.slug}/",
-                coverage=_coverage(lib, county.name), coverage_url=f"{COVERAGE}#{county.slug}",
+                coverage=view.coverage.county(county.name) if view.coverage else None, coverage_url=f"{COVERAGE}#{county.slug}",
                 title=county.name if plan.address != "index.html" else view.settings.title,
                 description=f"{county.name}{county.branch_count}个党支部讲述的{len(stories)}个党建好故事：精选、最新和按“八个好”分类。")

@@ -31,7 +31,7 @@ def context(plan: PagePlan, view) -> dict:
     lib = view.library
     story = lib.stories[plan.key]
     county, town = view.townships[(story.county, story.township)]
-    branch = next(b for b in town.branches if b.name == story.branch)
+    branch = view.branch(town, story.branch)
     before, after = lib.neighbours[story.id]
     return dict(story=story, county=county, township=town, branch=branch, title=story.title,
                 standard=view.standard_by_id.get(story.standard),
