@@ -4,12 +4,13 @@ never back-references, so every value pickles cleanly into a worker process.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 from operator import attrgetter
 
-from .chinese import slugify
+from .chinese import reading_minutes, slugify
 
 # Story and page HTML is made once for every address a site may have (the city
 # site, a county site, the preview): links in it start with this, and the
@@ -108,6 +109,17 @@ class Story:
     @property
     def url(self) -> str:
         return f"stories/{self.slug}/"
+
+    @cached_property
+    def face(self) -> str:
+        """Hash of what a story shows where it is listed (a card, a link, a ranking):
+        every field but its body, and the length as minutes of reading. A page that does
+        not show the body depends on this, so an edit of the text below the summary
+        renders the story's own page (and the feed and its anthology) only."""
+        value = (self.id, self.slug, self.title, self.county, self.township, self.branch, self.date,
+                 self.summary, reading_minutes(self.characters), self.authors, self.standard, self.tags,
+                 self.cover, self.featured, self.draft, self.origin, self.editor)
+        return hashlib.blake2b(repr(value).encode(), digest_size=12).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -72,8 +72,13 @@ class Planning:
 
     @cached_property
     def digest_of(self) -> dict[str, str]:
-        """story id → digest: what a page that shows a story depends on."""
+        """story id → digest: what a page that shows a story's body depends on."""
         return {i: s.digest for i, s in self.library.stories.items()}
+
+    @cached_property
+    def face_of(self) -> dict[str, str]:
+        """story id → Story.face: what a page that lists or links a story depends on."""
+        return {i: s.face for i, s in self.library.stories.items()}
 
     @cached_property
     def county_counts(self) -> tuple:
@@ -106,11 +111,11 @@ def page_url(base: str, number: int) -> str:
 def paginated(planning: Planning, kind: str, template: str, base: str, label: str, key: str,
               ids: tuple[str, ...], deps: tuple = (), file: str | None = None) -> list[PagePlan]:
     """A list of stories over as many pages as it takes, PER_PAGE a page."""
-    digest_of = planning.digest_of
+    face_of = planning.face_of
     chunks = [ids[i:i + PER_PAGE] for i in range(0, len(ids), PER_PAGE)] or [()]
     return [PagePlan(page_url(base, n) + "index.html", template, kind, label if n == 1 else f"{label}第 {n} 页",
                      key=key, items=chunk, number=n, total=len(chunks), base=base, file=file,
-                     deps=(*deps, len(chunks), *map(digest_of.__getitem__, chunk)))
+                     deps=(*deps, len(chunks), *map(face_of.__getitem__, chunk)))
             for n, chunk in enumerate(chunks, 1)]
 
 

@@ -262,3 +262,34 @@ def test_editing_a_story_does_not_load_pinyin_again(tmp_path, jobs):
     assert not build_loads_pinyin()
     path.write_text(path.read_text(encoding="utf-8") + "\n## 新的小标题\n", encoding="utf-8")
     assert build_loads_pinyin()  # a new heading: its slug must be made
+
+
+def test_a_text_edit_below_the_summary_renders_only_the_pages_showing_the_text(tmp_path):
+    """Lists, rankings, neighbours' links and the home page show a story's
+    face (title, place, summary…), not its text: they stay as they are."""
+    from conftest import make_site, story
+    from generator.build import Options, build
+    from generator.cache import Cache, cache_path
+
+    long = "这一段写村里的党员怎样带着大家修路、种茶、办民宿，" * 6  # longer than a summary
+    files = {f"stories/s{i}.md": story(f"第{i}个故事的第一句。{long}。\n\n后面的话。\n", title=f"故事{i}",
+                                       date=f"2021-06-0{i + 1}", tags="[美丽乡村]") for i in range(3)}
+    content = make_site(tmp_path, files)
+    out = tmp_path / "out"
+    assert build(Options(content=content, out=out)).written
+    before = Cache.open(cache_path(out))[0].pages
+    path = content / "stories" / "s1.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\n再补充一段。\n", encoding="utf-8")
+    report = build(Options(content=content, out=out))
+    after = Cache.open(cache_path(out))[0].pages
+    changed = {a for a, fp in after.items() if before.get(a) != fp}
+    assert changed == {"stories/s1/index.html", "feed.xml",
+                       "anthologies/yun-he-xian/fu-yun-jie-dao/index.html"}, changed
+    assert report.rendered == len(changed)
+    assert "再补充一段" in (out / "stories" / "s1" / "index.html").read_text(encoding="utf-8")
+    path.write_text(story("改了摘要的第一句。\n", title="故事1", date="2021-06-02", tags="[美丽乡村]"),
+                    encoding="utf-8")
+    build(Options(content=content, out=out))
+    again = Cache.open(cache_path(out))[0].pages
+    changed = {a for a, fp in again.items() if after.get(a) != fp}
+    assert {"index.html", "tags/mei-li-xiang-cun/index.html", "stories/s0/index.html"} <= changed, changed

@@ -15,7 +15,7 @@ def plans(planning: Planning) -> list[PagePlan]:
     lib = planning.library
     return [PagePlan("index.html", "index.html", "home", "首页", deps=(
         lib.registry_digest, planning.county_counts, tuple((k, len(v)) for k, v in planning.standard_ids.items()),
-        tuple(s.digest for s in lib.featured(FEATURED)), tuple(s.digest for s in lib.newest(NEWEST)),
+        tuple(s.face for s in lib.featured(FEATURED)), tuple(s.face for s in lib.newest(NEWEST)),
         coverage(lib).share if lib.from_registry else None))]
 
 

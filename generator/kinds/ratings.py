@@ -27,7 +27,7 @@ def plans(planning: Planning) -> list[PagePlan]:
         return []
     value = (tuple(ratings.keys.values()), ratings.judges, ratings.recusals, ratings.method)  # plain numbers
     shown = hashlib.blake2b(repr(value).encode(), digest_size=12).hexdigest()
-    deps = (shown, lib.registry_digest, planning.county_counts, tuple(map(planning.digest_of.get, ratings.results)))
+    deps = (shown, lib.registry_digest, planning.county_counts, tuple(map(planning.face_of.get, ratings.results)))
     # A county's own site shows that county's ranking (with the city-wide ranks) as its ratings page.
     county = planning.county or ""
     result = [PagePlan(f"{URL}index.html", "ratings.html", "county_ratings" if county else "ratings", "展评结果",

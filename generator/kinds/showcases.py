@@ -14,7 +14,7 @@ PER_STANDARD = 5  # stories named under each standard; the standard's page lists
 
 
 def plans(planning: Planning) -> list[PagePlan]:
-    lib, digest_of = planning.library, planning.digest_of
+    lib, face_of = planning.library, planning.face_of
     by_county: dict[str, list] = {}
     for story in lib.by_date:  # newest first
         by_county.setdefault(story.county, []).append(story)
@@ -23,9 +23,9 @@ def plans(planning: Planning) -> list[PagePlan]:
         stories = by_county.get(county.name, [])
         shown = _shown(stories, planning.settings.standards)
         showcase = lib.showcases.get(county.name)
-        ranking = tuple((r.rank, r.shown, r.award, digest_of[s.id]) for r, s in _ranking(lib, planning.settings, stories))
+        ranking = tuple((r.rank, r.shown, r.award, face_of[s.id]) for r, s in _ranking(lib, planning.settings, stories))
         deps = (lib.registry_digest, planning.county_counts, showcase.digest if showcase else None,
-                tuple((key, tuple(digest_of[s.id] for s in group), count) for key, group, count in shown),
+                tuple((key, tuple(face_of[s.id] for s in group), count) for key, group, count in shown),
                 ranking, _coverage_key(report.county(county.name) if report else None))
         addresses = [("index.html", f"{county.name}首页")] if planning.county == county.name else []
         addresses.append((f"{county.url}index.html", f"{county.name}的展示页"))

@@ -12,12 +12,12 @@ def plans(planning: Planning) -> list[PagePlan]:
     neighbours' (their titles in the links). Plans are kept in the session:
     most of them are equal from one build of a preview to the next."""
     known = planning.memo.table("story-plans")
-    digest = planning.digest_of.get  # a missing neighbour (None) has no digest
+    face = planning.face_of.get  # a missing neighbour (None) has none
     neighbours, result = planning.library.neighbours, []
     for story in planning.library.stories.values():
         before, after = neighbours[story.id]
         card = scorecard_key(planning.library, planning.settings, story.id)
-        key = (story.digest, digest(before), digest(after), card, story.source)  # the source names the file
+        key = (story.digest, face(before), face(after), card, story.source)  # the source names the file
         plan = known.get(key)
         if plan is None:
             plan = known[key] = PagePlan(f"{story.url}index.html", "story.html", "story",
