@@ -81,6 +81,17 @@ class Planning:
         return {i: s.face for i, s in self.library.stories.items()}
 
     @cached_property
+    def face_key(self) -> tuple:
+        """Everything the pages that show no story's body are planned from: the
+        settings and formats, the registry, every story's face, the free pages,
+        prefaces and showcases, the ratings. Equal keys, equal plans."""
+        lib = self.library
+        return (self.settings, self.formats, self.county, lib.registry_digest, lib.from_registry,
+                tuple(self.face_of.items()), tuple((p.slug, p.digest) for p in lib.pages),
+                tuple((k, p.digest) for k, p in lib.prefaces.items()),
+                tuple((k, s.digest) for k, s in lib.showcases.items()), lib.ratings)
+
+    @cached_property
     def county_counts(self) -> tuple:
         """What a page that counts stories by county and township shows."""
         return tuple((c.name, c.story_count, tuple(len(t.story_ids) for t in c.townships))

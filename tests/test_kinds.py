@@ -195,3 +195,29 @@ def test_a_changed_page_has_a_changed_fingerprint(before, tmp_path, name):
     assert changed or before.keys() != after.keys(), "the mutation must change something a reader sees"
     stale = [a for a in changed if before[a][0] == after[a][0]]
     assert stale == [], f"{name}: these pages changed but kept their fingerprint"
+
+
+def test_kinds_that_show_no_body_are_planned_again_only_when_a_face_changes():
+    """A session keeps the plans of the kinds marked FACES: an edit of a story's
+    text reuses them (the same objects), an edit of its title does not."""
+    import dataclasses
+
+    session = Session()
+    stories = [make("a", day=1), make("b", day=2)]
+
+    def plans(*items):
+        library, _ = build_library(REGISTRY, list(items), [])
+        return {p.address: p for p in plan_pages(library, SETTINGS, session)}
+
+    first = plans(*stories)
+    body = dataclasses.replace(stories[0], html="<p>改过的正文</p>", digest="digest-a2")
+    second = plans(body, stories[1])
+    assert second["counties/index.html"] is first["counties/index.html"]
+    assert second["index.html"] is first["index.html"]
+    assert second["stories/a/index.html"].deps != first["stories/a/index.html"].deps
+    title = dataclasses.replace(stories[0], title="新标题", digest="digest-a3")
+    third = plans(title, stories[1])
+    assert third["index.html"] is not first["index.html"]
+    assert third["index.html"].deps != first["index.html"].deps
+    assert all(getattr(m, "FACES", False) == (m not in (story_kind, site_files) and m.__name__ != "generator.kinds.anthologies")
+               for m in MODULES)

@@ -7,6 +7,7 @@ from ..coverage import rows
 from ..plan import PagePlan, Planning
 
 KINDS = ("coverage", "coverage_csv")
+FACES = True  # shows no story's body (kinds/__init__.py)
 URL = "coverage/"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..plan import PagePlan, Planning
 
 KINDS = ("page",)
+FACES = True  # shows no story's body (kinds/__init__.py)
 
 
 def plans(planning: Planning) -> list[PagePlan]:

@@ -5,6 +5,7 @@ from ..coverage import coverage
 from ..plan import PagePlan, Planning
 
 KINDS = ("home",)
+FACES = True  # shows no story's body (kinds/__init__.py)
 FEATURED = 6
 NEWEST = 10
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..plan import PagePlan, Planning, pager, paginated
 
 KINDS = ("counties", "township", "standard", "tag")
+FACES = True  # shows no story's body (kinds/__init__.py)
 URL = "counties/"
 
 

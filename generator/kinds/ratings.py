@@ -11,6 +11,7 @@ from ..plan import PagePlan, Planning
 from ..ratings import two_decimals
 
 KINDS = ("ratings", "county_ratings", "results")
+FACES = True  # shows no story's body (kinds/__init__.py)
 URL = "ratings/"
 CSV_HEADER = ["名次", "故事", "县（市、区）", "乡镇（街道）", "党支部", "得分", "奖项", "有效评分数", "网址"]
 

@@ -7,6 +7,7 @@ from ..plan import PagePlan, Planning
 from ..search import URL, facets
 
 KINDS = ("search",)
+FACES = True  # shows no story's body (kinds/__init__.py)
 
 
 def plans(planning: Planning) -> list[PagePlan]:

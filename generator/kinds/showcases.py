@@ -8,6 +8,7 @@ from .coverage import URL as COVERAGE
 from .ratings import URL as RATINGS, published
 
 KINDS = ("showcase",)
+FACES = True  # shows no story's body (kinds/__init__.py)
 FEATURED = 6
 NEWEST = 10
 PER_STANDARD = 5  # stories named under each standard; the standard's page lists them all
