@@ -678,7 +678,6 @@ def _words_at(items: tuple[Record, ...]):
         text = "".join(p if p in (_PAGE, _TITLE) else p.translate(clean) for p in pieces)
     chars = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     kind = _classes()[np.minimum(chars, 0x3001)]
-    kind[chars == 0x3001] = _WIDE_WORD
     narrow = kind == _NARROW_WORD
     before = np.empty_like(narrow)
     before[0], before[1:] = False, narrow[:-1]
