@@ -258,12 +258,24 @@ def pack(ratings: Ratings) -> tuple:
         ratings.recusals, ratings.method
 
 
+def _lowest_terms(numerator: int, denominator: int) -> Fraction:
+    """A Fraction of numbers already in lowest terms (as `pack` wrote them), without
+    Fraction's own gcd and checks: a tenth of its cost, fifty thousand times a build."""
+    made = object.__new__(Fraction)
+    made._numerator, made._denominator = numerator, denominator
+    return made
+
+
+if not hasattr(Fraction, "_numerator"):  # pragma: no cover - another implementation of fractions
+    _lowest_terms = Fraction  # noqa: F811
+
+
 def unpack(packed: tuple) -> Ratings:
     results, judges, recusals, text = packed
-    made = {}
+    made, exact = {}, _lowest_terms
     for story, score, valid, counted, trimmed, criteria, recused, rank, award in results:
-        made[story] = Result(story, Fraction(*score) if score else None, valid, counted, trimmed,
-                             tuple(Fraction(*c) for c in criteria), tuple(recused), rank, award)
+        made[story] = Result(story, exact(*score) if score else None, valid, counted, trimmed,
+                             tuple(exact(*c) for c in criteria), tuple(recused), rank, award)
     ratings = Ratings(made, tuple((Judge(*j[:5]), j[5]) for j in judges), tuple(map(tuple, recusals)), text)
     ratings.__dict__["keys"] = {r[0]: r for r in results}  # what `keys` would pack again
     return ratings

@@ -101,6 +101,8 @@ def _read_batch(paths: list[Path]) -> list:
     for path in paths:
         story, problems, text_digest, stat = read_story_file(path, content, settings)
         key = None
+        if story is not None:
+            story.face  # noqa: B018  computed here, in parallel, and kept in the pickle (models.Story.face)
         if story is not None and keep is not None:  # the body to the store, its key in the story
             key = f"{keep}-{story.digest}"
             kept.append((key, story.html))

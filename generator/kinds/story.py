@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..plan import PagePlan, Planning
-from .ratings import scorecard, scorecard_key
+from .ratings import published, scorecard
 
 KINDS = ("story",)
 
@@ -14,9 +14,11 @@ def plans(planning: Planning) -> list[PagePlan]:
     known = planning.memo.table("story-plans")
     face = planning.face_of.get  # a missing neighbour (None) has none
     neighbours, result = planning.library.neighbours, []
+    ratings = published(planning.library, planning.settings)
+    cards = ratings.keys if ratings is not None else {}  # what a page shows of its result (scorecard_key)
     for story in planning.library.stories.values():
         before, after = neighbours[story.id]
-        card = scorecard_key(planning.library, planning.settings, story.id)
+        card = cards.get(story.id)
         key = (story.digest, face(before), face(after), card, story.source)  # the source names the file
         plan = known.get(key)
         if plan is None:
