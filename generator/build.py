@@ -44,7 +44,7 @@ from .reading import Scan, read_all_pages, read_all_stories, read_ratings
 from .registry import load_registry
 from .render import Theme, find_theme, make_environment
 from .session import Session
-from .workers import WorkerDied, jobs_for, render_pages
+from .workers import WorkerDied, jobs_for, render_jobs, render_pages
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 # Problems that stop the build even with --keep-going: nothing can be left out to mend them.
@@ -380,7 +380,7 @@ def _write_site(options: Options, site: Site, found: dict, session: Session, rep
     try:
         templates_cache = cache_path(options.out).parent / "templates" if cache is not None else None
         sources_of = {address: source for address, (source, _, _) in files.items()}
-        failed = render_pages(site, work.pages, staging.root, jobs_for(options.jobs), progress, templates_cache,
+        failed = render_pages(site, work.pages, staging.root, render_jobs(options.jobs), progress, templates_cache,
                               sources_of, options.content.resolve().parent)
         timer.lap("render")
         if failed:

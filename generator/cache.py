@@ -46,7 +46,7 @@ def _loads(blob: bytes):
     return _SafeUnpickler(io.BytesIO(blob)).load()
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """A story file as last read: its stat, its digest and what parsing gave."""
 
@@ -120,14 +120,14 @@ class Cache:
             self.search = _loads(meta["search"]) if "search" in meta else {}
             if not all(isinstance(v, dict) for v in (self.pages, self.files, self.images, self.search)):
                 raise CacheError("清单格式不对")
-            stored = None
+            stored, fps = None, {}
             for loc, mtime, size, ctime, digest, parse_fp, body in db.execute(
                     "SELECT location, mtime_ns, size, ctime_ns, digest, parse_fp, body FROM stories"):
                 if body is not None:
                     stored = bodies.keys(bodies.path_for(self.path)) if stored is None else stored
                     if body not in stored:  # its body is gone: parse the story again
                         continue
-                self.stories[loc] = Entry((mtime, size, ctime), digest, parse_fp, body=body)
+                self.stories[loc] = Entry((mtime, size, ctime), digest, fps.setdefault(parse_fp, parse_fp), body=body)
         self._blobs_loaded = not self.stories
 
     def result(self, entry: Entry) -> tuple:

@@ -122,11 +122,21 @@ class Story:
         return hashlib.blake2b(repr(value).encode(), digest_size=12).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Body:
     """A story's HTML as kept in the body store (bodies.py), by its key."""
 
     key: str
+
+
+# Names that repeat across thousands of stories: one string object each in memory,
+# not one per story as unpickling makes them (a province's stories are most of a build's memory).
+_SHARED = ("county", "township", "branch", "standard", "origin", "editor")
+_names: dict[str, str] = {}
+
+
+def _share(value):
+    return _names.setdefault(value, value) if isinstance(value, str) else value
 
 
 class StoredStory(Story):
@@ -145,6 +155,15 @@ class StoredStory(Story):
     @html.setter
     def html(self, value) -> None:  # only the dataclass's __init__ sets it (dataclasses.replace)
         self.__dict__["html"] = value
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickling (the cache, a worker's parse): repeated names and field names shared."""
+        for name in _SHARED:
+            state[name] = _share(state[name])
+        state["tags"] = tuple(map(_share, state["tags"]))
+        state["authors"] = tuple(map(_share, state["authors"]))
+        state["lines"] = {_share(k): v for k, v in state["lines"].items()}
+        self.__dict__.update(state)
 
     @classmethod
     def of(cls, story: Story, key: str) -> "StoredStory":

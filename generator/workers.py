@@ -34,6 +34,32 @@ def jobs_for(jobs: int | None) -> int:
     return max(1, min(MAX_JOBS, jobs or os.cpu_count() or 1))
 
 
+# What a whole build may take, workers included, when --jobs is not given. A forked
+# worker that renders pages reads most of the library, and so comes to hold a copy of
+# most of its parent's memory (Python writes to every object it touches): a site whose
+# main process is large renders with fewer workers, or in the main process alone.
+MEMORY_BUDGET = 1 << 30
+
+
+def render_jobs(jobs: int | None) -> int:
+    """Rendering processes: --jobs when given, else one per core as long as the
+    main process and its copies fit in MEMORY_BUDGET."""
+    if jobs:
+        return jobs_for(jobs)
+    held = _resident()
+    fit = (MEMORY_BUDGET - held) // held if held else MAX_JOBS
+    return max(1, min(jobs_for(None), fit))
+
+
+def _resident() -> int:
+    """This process's resident memory in bytes (0 where /proc does not say)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0
+
+
 class WorkerDied(Exception):
     """A worker process ended without finishing its work (killed, out of memory)."""
 

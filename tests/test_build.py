@@ -261,3 +261,20 @@ def test_cache_that_cannot_be_saved_is_a_warning(tiny, tmp_path):
     (tmp_path / ".gushihui-cache").write_text("a file where the cache folder should be")
     report = run(tiny, tmp_path / "out")
     assert report.written and [p.code for p in report.problems] == ["W602"]
+
+
+def test_rendering_workers_fit_the_memory_budget(monkeypatch):
+    """Without --jobs, a large main process renders alone: each forked worker would
+    come to hold a copy of it. With --jobs, the user's number stands."""
+    from generator import workers
+
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(workers, "_resident", lambda: 100 << 20)
+    assert workers.render_jobs(None) == 4  # 100 MB and four copies fit in 1 GB
+    monkeypatch.setattr(workers, "_resident", lambda: 300 << 20)
+    assert workers.render_jobs(None) == 2  # (1024 - 300) // 300
+    monkeypatch.setattr(workers, "_resident", lambda: 600 << 20)
+    assert workers.render_jobs(None) == 1  # the main process alone
+    assert workers.render_jobs(3) == 3
+    monkeypatch.setattr(workers, "_resident", lambda: 0)  # nothing known: one per core
+    assert workers.render_jobs(None) == 4
