@@ -188,7 +188,8 @@ class Facets:
 def facets(library: Library, settings: Settings) -> Facets:
     """The counties, standards and years of the published stories (cheap: no text)."""
     published = [s for s in library.stories.values() if not s.draft]
-    counties = [c for c in library.counties if c.name in {s.county for s in published}]
+    names = {s.county for s in published}
+    counties = [c for c in library.counties if c.name in names]
     used = {s.standard for s in published}
     years = sorted({s.date.year for s in published}, reverse=True)
     return Facets(tuple(c.slug for c in counties), tuple((c.slug, c.name) for c in counties),
@@ -363,7 +364,13 @@ def _make_one(store: Path, binary: Path, name: str, shard: Shard) -> Problem | N
     store's objects, then its manifest."""
     items = shard.records()
     try:
-        made = bundle(items, runtime(store, binary)) if writes_itself() else _pagefind(items, store, binary, name)
+        run = runtime(store, binary) if writes_itself() else None
+        # `bundle` writes the index files of the Pagefind versions it was checked against
+        # (tests/test_search.py compares it with the binary's own); any other: the binary's indexer.
+        if run is not None and run.version.startswith(BUNDLE_VERSIONS):
+            made = bundle(items, run)
+        else:
+            made = _pagefind(items, store, binary, name)
     except RuntimeFailed as exc:
         return exc.problem
     try:
@@ -372,6 +379,9 @@ def _make_one(store: Path, binary: Path, name: str, shard: Shard) -> Problem | N
         return None
     except OSError as exc:
         return Problem("E505", f"无法保存搜索索引（{exc}）", str(store))
+
+
+BUNDLE_VERSIONS = ("1.5.",)  #: Pagefind versions whose index format `bundle` writes
 
 
 def writes_itself() -> bool:

@@ -309,6 +309,18 @@ def test_without_numpy_pagefinds_own_indexer_makes_the_same_pages(tmp_path, monk
     assert indexed(tmp_path / "theirs") == indexed(tmp_path / "ours")
 
 
+def test_a_pagefind_version_bundle_was_not_checked_against_indexes_with_pagefind(tmp_path, monkeypatch):
+    """bundle() writes the index format of the versions in BUNDLE_VERSIONS only."""
+    need_pagefind()
+    content = site(tmp_path)
+    used = []
+    monkeypatch.setattr(search, "BUNDLE_VERSIONS", ("9.9.",))
+    monkeypatch.setattr(search, "bundle", lambda *a: used.append(a) or {})
+    report = build(Options(content=content, out=tmp_path / "out", jobs=1))
+    assert report.written and report.problems == [] and used == []
+    assert indexed(tmp_path / "out")
+
+
 def test_a_free_page_at_the_search_address_is_a_collision(tmp_path):
     content = site(tmp_path, **{"pages/search.md": "---\ntitle: 搜索\n---\n正文。\n"})
     report = build(Options(content=content, out=tmp_path / "out", jobs=1))
