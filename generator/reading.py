@@ -77,9 +77,11 @@ def _parse_all(content: Path, files: dict, settings: Settings, jobs: int, progre
         bodies.use(bodies.path_for(cache.path))
     keep = parse_fp if cache is not None and cache.keeps_bodies else None
     fresh = read_stories([content / locations[i] for i in todo], content, settings, jobs, progress, keep)
-    for i, (blob, text_digest, stat, slugs, body) in zip(todo, fresh):
+    for i, (blob, text_digest, stat, slugs, body, indexed) in zip(todo, fresh):
         results[i] = value = pickle.loads(blob)  # made by our own worker a moment ago
         remember_slugs(slugs)
+        if cache is not None and indexed is not None:
+            cache.search[indexed[0]] = indexed[1]  # search.shards finds it there
         if cache is not None and text_digest:
             cache.put_story(locations[i], Entry(stat, text_digest, parse_fp, blob=blob, value=value, body=body))
     if cache is not None:

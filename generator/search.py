@@ -132,6 +132,11 @@ def record(story: Story, county: str) -> Record:
                   story.authors, story.tags)
 
 
+def record_digest(story: Story, county: str) -> str:
+    """What search.shards keeps of a story's record between builds (`county`: its slug)."""
+    return _digest(record(story, county))
+
+
 def _digest(value) -> str:
     return hashlib.blake2b(repr(value).encode(), digest_size=12).hexdigest()
 
@@ -166,7 +171,7 @@ def shards(library: Library, memo: dict) -> dict[str, Shard]:
         slug = slug_of[story.county]
         key = (story.digest, story.url, slug)
         digest = known.get(key)
-        used[key] = digest if digest is not None else _digest(record(story, slug))
+        used[key] = digest if digest is not None else record_digest(story, slug)
         found.setdefault(slug, []).append(story)
     memo.clear()
     memo.update(used)

@@ -121,14 +121,18 @@ def _read_batch(paths: list[Path]) -> list:
     from .chinese import slugify, take_fresh_slugs
     from .models import StoredStory
     from .reader import read_story_file
+    from .search import record_digest
 
     content, settings, keep = _state["read"]
     out, kept = [], []
     for path in paths:
         story, problems, text_digest, stat = read_story_file(path, content, settings)
-        key = None
+        key = indexed = None
         if story is not None:
             story.face  # noqa: B018  computed here, in parallel, and kept in the pickle (models.Story.face)
+            if not story.draft:  # its search record's digest, while its text is at hand (search.shards)
+                county = slugify(story.county)
+                indexed = ((story.digest, story.url, county), record_digest(story, county))
         if story is not None and keep is not None:  # the body to the store, its key in the story
             key = f"{keep}-{story.digest}"
             kept.append((key, story.html))
@@ -139,14 +143,15 @@ def _read_batch(paths: list[Path]) -> list:
         # (and the next build, through the cache) need not load pypinyin.
         for name in (story.county, story.township, *story.tags) if story else ():
             slugify(name)
-        out.append((blob, text_digest, stat, take_fresh_slugs(), key))
+        out.append((blob, text_digest, stat, take_fresh_slugs(), key, indexed))
     bodies.put(kept)  # before the batch's results are handed back: whoever gets a story can read its body
     return out
 
 
 def read_stories(paths: list[Path], content: Path, settings, jobs: int, progress: Progress | None,
                  keep: str | None = None) -> list:
-    """[(pickle of (story or None, problems), digest, stat, slugs, body key)] for each path, in order.
+    """[(pickle of (story or None, problems), digest, stat, slugs, body key, (search memo key, record
+    digest) or None)] for each path, in order.
     `keep`: the parse fingerprint, when stories keep their bodies in the body store (bodies.py)."""
     return run_batches(_read_batch, paths, jobs, _setup_read, (content, settings, keep), progress, "读取故事")
 

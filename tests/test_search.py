@@ -321,6 +321,22 @@ def test_a_pagefind_version_bundle_was_not_checked_against_indexes_with_pagefind
     assert indexed(tmp_path / "out")
 
 
+def test_record_digests_made_while_parsing_are_those_of_the_records(tmp_path):
+    """The read workers hand search.shards each record's digest: it must be the digest of the
+    record made from the story as published."""
+    from generator.cache import Cache, cache_path
+
+    content = site(tmp_path)
+    out = tmp_path / "out"
+    assert build(Options(content=content, out=out, jobs=1)).written
+    memo = Cache.open(cache_path(out))[0].search
+    site_ = load_site(Options(content=content, out=out), Report(), Session())
+    slug = {c.name: c.slug for c in site_.library.counties}
+    published = [s for s in site_.library.stories.values() if not s.draft]
+    assert published and all(memo[(s.digest, s.url, slug[s.county])] == search.record_digest(s, slug[s.county])
+                             for s in published)
+
+
 def test_a_free_page_at_the_search_address_is_a_collision(tmp_path):
     content = site(tmp_path, **{"pages/search.md": "---\ntitle: 搜索\n---\n正文。\n"})
     report = build(Options(content=content, out=tmp_path / "out", jobs=1))
