@@ -23,6 +23,7 @@ from .workers import read_stories
 Progress = Callable[[str, int, int], None]
 STORY_FILES = (".md", ".markdown")  # in any case: Windows users save story.MD
 Scan = tuple[dict, dict]  # changes.scan_content: (files, links leading out of content/)
+KEEP_PICKLES = 20_000  # stories parsed in one build whose pickles are kept for the cache (see _parse_all)
 
 
 def is_text(location: str, folder: str) -> bool:
@@ -77,13 +78,17 @@ def _parse_all(content: Path, files: dict, settings: Settings, jobs: int, progre
         bodies.use(bodies.path_for(cache.path))
     keep = parse_fp if cache is not None and cache.keeps_bodies else None
     fresh = read_stories([content / locations[i] for i in todo], content, settings, jobs, progress, keep)
+    # The workers' pickles save the cache pickling the stories again, but cost memory:
+    # past this many, the cache pickles them itself when it is saved.
+    keep_pickles = len(fresh) <= KEEP_PICKLES
     for i, (blob, text_digest, stat, slugs, body, indexed) in zip(todo, fresh):
         results[i] = value = pickle.loads(blob)  # made by our own worker a moment ago
         remember_slugs(slugs)
         if cache is not None and indexed is not None:
             cache.search[indexed[0]] = indexed[1]  # search.shards finds it there
         if cache is not None and text_digest:
-            cache.put_story(locations[i], Entry(stat, text_digest, parse_fp, blob=blob, value=value, body=body))
+            cache.put_story(locations[i], Entry(stat, text_digest, parse_fp, blob=blob if keep_pickles else None,
+                                                value=value, body=body))
     if cache is not None:
         cache.keep_only(set(locations))
     return results

@@ -64,3 +64,17 @@ def test_check_writes_no_body_store(tmp_path):
     report, found = check_site(Options(content=content, out=out))
     assert found is not None and not report.errors
     assert not (tmp_path / ".gushihui-cache").exists()
+
+
+def test_past_keep_pickles_the_cache_pickles_the_stories_itself(tmp_path, monkeypatch):
+    from generator import reading
+
+    monkeypatch.setattr(reading, "KEEP_PICKLES", 0)
+    content = site(tmp_path)
+    out = tmp_path / "out"
+    assert build(Options(content=content, out=out)).written
+    cache, _ = Cache.open(cache_path(out))
+    assert len(cache.stories) == 3 and all(type(cache.result(e)[0]) is StoredStory for e in cache.stories.values())
+    (content / "stories" / "s0.md").write_text(story("又改了。\n", title="故事0"), encoding="utf-8")
+    report = build(Options(content=content, out=out))
+    assert report.written and "又改了" in (out / "stories" / "s0" / "index.html").read_text(encoding="utf-8")
