@@ -174,7 +174,10 @@ def rate(judges: list[Judge], scores: list[Score], stories: dict[str, tuple[str,
             valid.setdefault(s.story, []).append((s, by_id[s.judge]))
             given[s.judge] += 1
     order = {j.id: i for i, j in enumerate(judges)}
-    results = {i: _result(i, valid.get(i, []), [j for s, j in recusals if s == i], rating, order)
+    recused: dict[str, list[str]] = {}
+    for story, judge in recusals:
+        recused.setdefault(story, []).append(judge)
+    results = {i: _result(i, valid.get(i, []), recused.get(i, []), rating, order)
                for i, (_, _, draft) in sorted(stories.items()) if not draft}
     ranked = _ranked(list(results.values()), rating)
     return Ratings({r.story: r for r in ranked}, tuple((j, given[j.id]) for j in judges), tuple(sorted(recusals)),
@@ -193,17 +196,18 @@ def _recused(judge: Judge, story: tuple[str, str, bool], rule: str) -> bool:
 def _result(story: str, scored: list[tuple[Score, Judge]], recused: list[str], rating: Rating,
             order: dict[str, int]) -> Result:
     counted = [s for s, _ in scored]
+    total = {id(s): s.total for s in counted}  # each score's, summed once
     trimmed = len(counted) >= rating.trim_from
     if trimmed:  # one highest and one lowest; among equal totals, the first judge's (judges.csv order)
-        by_total = sorted(counted, key=lambda s: (s.total, order[s.judge]))
-        low = by_total[0]
-        high = max(counted, key=lambda s: (s.total, -order[s.judge]))
+        low = min(counted, key=lambda s: (total[id(s)], order[s.judge]))
+        high = max(counted, key=lambda s: (total[id(s)], -order[s.judge]))
         counted = [s for s in counted if s is not low and s is not high]
     if len(scored) < rating.min_judges:
         return Result(story, None, len(scored), 0, False, recused=tuple(recused))
     n = len(counted)
-    criteria = tuple(Fraction(sum(s.values[k] for s in counted), n) for k in range(len(rating.criteria)))
-    return Result(story, Fraction(sum(s.total for s in counted), n), len(scored), n, trimmed, criteria,
+    columns = zip(*(s.values for s in counted)) if counted else [()] * len(rating.criteria)
+    criteria = tuple(Fraction(sum(column), n) for column in columns)
+    return Result(story, Fraction(sum(total[id(s)] for s in counted), n), len(scored), n, trimmed, criteria,
                   tuple(recused))
 
 
@@ -212,7 +216,8 @@ def _ranked(results: list[Result], rating: Rating) -> list[Result]:
     their awards; then the rest. Each award has a quota of the rated stories
     (its share, rounded half up) and takes the next places down the ranking;
     stories tied with its last one get it too, and the next award starts below them."""
-    rated = sorted((r for r in results if r.score is not None), key=lambda r: (-r.score, r.story))
+    # By the float first (fast), the exact score where two floats are equal: the same order.
+    rated = sorted((r for r in results if r.score is not None), key=lambda r: (-float(r.score), -r.score, r.story))
     ranks: list[int] = []
     for position, r in enumerate(rated, 1):
         ranks.append(ranks[-1] if ranks and rated[position - 2].score == r.score else position)
