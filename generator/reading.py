@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+from contextlib import closing
 from pathlib import Path
 from typing import Callable
 
@@ -77,18 +78,20 @@ def _parse_all(content: Path, files: dict, settings: Settings, jobs: int, progre
     if cache is not None and cache.path is not None:
         bodies.use(bodies.path_for(cache.path))
     keep = parse_fp if cache is not None and cache.keeps_bodies else None
-    fresh = read_stories([content / locations[i] for i in todo], content, settings, jobs, progress, keep)
     # The workers' pickles save the cache pickling the stories again, but cost memory:
     # past this many, the cache pickles them itself when it is saved.
-    keep_pickles = len(fresh) <= KEEP_PICKLES
-    for i, (blob, text_digest, stat, slugs, body, indexed) in zip(todo, fresh):
-        results[i] = value = pickle.loads(blob)  # made by our own worker a moment ago
-        remember_slugs(slugs)
-        if cache is not None and indexed is not None:
-            cache.search[indexed[0]] = indexed[1]  # search.shards finds it there
-        if cache is not None and text_digest:
-            cache.put_story(locations[i], Entry(stat, text_digest, parse_fp, blob=blob if keep_pickles else None,
-                                                value=value, body=body))
+    keep_pickles = len(todo) <= KEEP_PICKLES
+    # Each result is taken as it comes back, so that the pickles are not all held at once.
+    with closing(read_stories([content / locations[i] for i in todo], content, settings, jobs, progress,
+                              keep)) as fresh:
+        for (blob, text_digest, stat, slugs, body, indexed), i in zip(fresh, todo):
+            results[i] = value = pickle.loads(blob)  # made by our own worker a moment ago
+            remember_slugs(slugs)
+            if cache is not None and indexed is not None:
+                cache.search[indexed[0]] = indexed[1]  # search.shards finds it there
+            if cache is not None and text_digest:
+                cache.put_story(locations[i], Entry(stat, text_digest, parse_fp, blob=blob if keep_pickles else None,
+                                                    value=value, body=body))
     if cache is not None:
         cache.keep_only(set(locations))
     return results

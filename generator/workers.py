@@ -15,7 +15,7 @@ import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 from .errors import Problem
 
@@ -80,34 +80,39 @@ def run_batches(work: Callable, items: Sequence, jobs: int, setup: Callable, set
                 progress: Progress | None, stage: str, min_parallel: int = MIN_PARALLEL) -> list:
     """work(batch) → list of results, for batches of items; results flattened in item order.
     WorkerDied when a worker process dies: the pool notices, so a build never hangs."""
+    return list(each_result(work, items, jobs, setup, setup_args, progress, stage, min_parallel))
+
+
+def each_result(work: Callable, items: Sequence, jobs: int, setup: Callable, setup_args: tuple,
+                progress: Progress | None, stage: str, min_parallel: int = MIN_PARALLEL) -> Iterator:
+    """`run_batches`, one result at a time as the batches come back: a caller that
+    keeps only part of each result never holds all of them."""
     batch = max(1, min(200, len(items) // (jobs * 8) or 1))
     batches = [items[i:i + batch] for i in range(0, len(items), batch)]
-    results: list = []
     done = 0
     if jobs == 1 or len(items) < min_parallel:
         setup(*setup_args)
         for out in map(work, batches):
-            results += out
             done += len(out)
             if progress:
                 progress(stage, done, len(items))
-        return results
+            yield from out
+        return
     # What the workers inherit stays out of their collections: a collection
     # would write to every inherited object and so copy the parent's memory.
     gc.freeze()
     pool = ProcessPoolExecutor(jobs, mp_context=_context(), initializer=_worker_setup, initargs=(setup, setup_args))
     try:
         for out in pool.map(work, batches):
-            results += out
             done += len(out)
             if progress:
                 progress(stage, done, len(items))
+            yield from out
     except BrokenProcessPool as exc:
         raise WorkerDied(stage) from exc
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         gc.unfreeze()
-    return results
 
 
 # Reading ------------------------------------------------------------------
@@ -149,11 +154,11 @@ def _read_batch(paths: list[Path]) -> list:
 
 
 def read_stories(paths: list[Path], content: Path, settings, jobs: int, progress: Progress | None,
-                 keep: str | None = None) -> list:
+                 keep: str | None = None) -> Iterator:
     """[(pickle of (story or None, problems), digest, stat, slugs, body key, (search memo key, record
     digest) or None)] for each path, in order.
     `keep`: the parse fingerprint, when stories keep their bodies in the body store (bodies.py)."""
-    return run_batches(_read_batch, paths, jobs, _setup_read, (content, settings, keep), progress, "读取故事")
+    return each_result(_read_batch, paths, jobs, _setup_read, (content, settings, keep), progress, "读取故事")
 
 
 # Pictures -----------------------------------------------------------------
