@@ -26,7 +26,7 @@ class Judge:
     line: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a province has hundreds of thousands: no __dict__ each
 class Score:
     story: str
     judge: str
