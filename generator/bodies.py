@@ -71,7 +71,7 @@ def _open(store: Path) -> sqlite3.Connection:
     store.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(store, timeout=60, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")  # workers read and write while the others do
-    db.execute("PRAGMA synchronous=NORMAL")  # a cache: a body lost to a power cut is parsed again
+    db.execute("PRAGMA synchronous=OFF")  # a cache: a store a power cut damaged is not read (the stories are parsed again)
     db.execute("CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, html TEXT NOT NULL)")
     db.commit()
     return db

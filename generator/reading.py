@@ -82,9 +82,17 @@ def _parse_all(content: Path, files: dict, settings: Settings, jobs: int, progre
     # past this many, the cache pickles them itself when it is saved.
     keep_pickles = len(todo) <= KEEP_PICKLES
     # Each result is taken as it comes back, so that the pickles are not all held at once.
+    kept: list[tuple[str, str]] = []
     with closing(read_stories([content / locations[i] for i in todo], content, settings, jobs, progress,
                               keep)) as fresh:
-        for (blob, text_digest, stat, slugs, body, indexed), i in zip(fresh, todo):
+        for (blob, text_digest, stat, slugs, stored, indexed), i in zip(fresh, todo):
+            body = None
+            if stored is not None:  # its body to the store: a few hundred at a time, in one transaction
+                body = stored[0]
+                kept.append(stored)
+                if len(kept) >= 500:
+                    bodies.put(kept)
+                    kept = []
             results[i] = value = pickle.loads(blob)  # made by our own worker a moment ago
             remember_slugs(slugs)
             if cache is not None and indexed is not None:
@@ -92,6 +100,7 @@ def _parse_all(content: Path, files: dict, settings: Settings, jobs: int, progre
             if cache is not None and text_digest:
                 cache.put_story(locations[i], Entry(stat, text_digest, parse_fp, blob=blob if keep_pickles else None,
                                                     value=value, body=body))
+    bodies.put(kept)  # every body is in the store before any page that shows it is rendered
     if cache is not None:
         cache.keep_only(set(locations))
     return results

@@ -122,25 +122,23 @@ def _setup_read(content: Path, settings, keep: str | None) -> None:
 
 
 def _read_batch(paths: list[Path]) -> list:
-    from . import bodies
     from .chinese import slugify, take_fresh_slugs
     from .models import StoredStory
     from .reader import read_story_file
     from .search import record_digest
 
     content, settings, keep = _state["read"]
-    out, kept = [], []
+    out = []
     for path in paths:
         story, problems, text_digest, stat = read_story_file(path, content, settings)
-        key = indexed = None
+        key = html = indexed = None
         if story is not None:
             story.face  # noqa: B018  computed here, in parallel, and kept in the pickle (models.Story.face)
             if not story.draft:  # its search record's digest, while its text is at hand (search.shards)
                 county = slugify(story.county)
                 indexed = ((story.digest, story.url, county), record_digest(story, county))
         if story is not None and keep is not None:  # the body to the store, its key in the story
-            key = f"{keep}-{story.digest}"
-            kept.append((key, story.html))
+            key, html = f"{keep}-{story.digest}", story.html
             story = StoredStory.of(story, key)
         # The pickle the cache will keep is made here, in parallel, not again in the main process.
         blob = pickle.dumps((story, problems), protocol=pickle.HIGHEST_PROTOCOL)
@@ -148,15 +146,15 @@ def _read_batch(paths: list[Path]) -> list:
         # (and the next build, through the cache) need not load pypinyin.
         for name in (story.county, story.township, *story.tags) if story else ():
             slugify(name)
-        out.append((blob, text_digest, stat, take_fresh_slugs(), key, indexed))
-    bodies.put(kept)  # before the batch's results are handed back: whoever gets a story can read its body
+        out.append((blob, text_digest, stat, take_fresh_slugs(), (key, html) if key else None, indexed))
     return out
 
 
 def read_stories(paths: list[Path], content: Path, settings, jobs: int, progress: Progress | None,
                  keep: str | None = None) -> Iterator:
-    """[(pickle of (story or None, problems), digest, stat, slugs, body key, (search memo key, record
-    digest) or None)] for each path, in order.
+    """[(pickle of (story or None, problems), digest, stat, slugs, (body key, HTML) or None, (search
+    memo key, record digest) or None)] for each path, in order. The main process alone writes
+    the bodies (bodies.put): two workers writing to one SQLite file wait for each other.
     `keep`: the parse fingerprint, when stories keep their bodies in the body store (bodies.py)."""
     return each_result(_read_batch, paths, jobs, _setup_read, (content, settings, keep), progress, "读取故事")
 
