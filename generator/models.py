@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from sys import intern
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -132,11 +133,6 @@ class Body:
 # Names that repeat across thousands of stories: one string object each in memory,
 # not one per story as unpickling makes them (a province's stories are most of a build's memory).
 _SHARED = ("county", "township", "branch", "standard", "origin", "editor")
-_names: dict[str, str] = {}
-
-
-def _share(value):
-    return _names.setdefault(value, value) if isinstance(value, str) else value
 
 
 class StoredStory(Story):
@@ -157,12 +153,14 @@ class StoredStory(Story):
         self.__dict__["html"] = value
 
     def __setstate__(self, state: dict) -> None:
-        """Unpickling (the cache, a worker's parse): repeated names and field names shared."""
+        """Unpickling (the cache, a worker's parse): repeated names and field names shared
+        (sys.intern: one string object each, found in C)."""
         for name in _SHARED:
-            state[name] = _share(state[name])
-        state["tags"] = tuple(map(_share, state["tags"]))
-        state["authors"] = tuple(map(_share, state["authors"]))
-        state["lines"] = {_share(k): v for k, v in state["lines"].items()}
+            state[name] = intern(state[name]) if type(state[name]) is str else state[name]
+        state["tags"] = tuple(map(intern, state["tags"]))
+        state["authors"] = tuple(map(intern, state["authors"]))
+        lines = state["lines"]
+        state["lines"] = dict(zip(map(intern, lines), lines.values()))
         self.__dict__.update(state)
 
     @classmethod
