@@ -203,7 +203,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--drafts", action="store_true", help="草稿也生成")
     b.add_argument("--strict", action="store_true", help="警告也算错误")
     b.add_argument("--keep-going", action="store_true", help="跳过有错误的故事，其余照常生成（仍以状态 1 结束）")
-    b.add_argument("--jobs", type=_positive, default=None, metavar="进程数", help="同时用几个进程（默认为 CPU 核数）")
+    b.add_argument("--jobs", type=_positive, default=None, metavar="进程数", help="同时用几个进程（默认为 CPU 核数；很大的网站生成页面时少用进程，以节省内存）")
     b.add_argument("--no-cache", action="store_true", help="不用也不更新构建缓存，从头完整生成")
     b.add_argument("--pdf", action="store_true", help="同时把每本乡镇汇编生成 PDF（需要 WeasyPrint 和中文字体）")
     which = b.add_mutually_exclusive_group()
