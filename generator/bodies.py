@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from contextlib import closing
 from pathlib import Path
 
 _store: Path | None = None  #: the store this process's stories refer to
-_db: tuple | None = None  #: (pid, connection, file identity): a forked worker opens its own
+# (pid, connection, file identity, generation) of each thread: a forked worker opens its own, and so
+# does the preview's search thread (one SQLite connection must not serve two threads at once).
+_local = threading.local()
+_generation = 0  #: counts the changes of store (`use`)
 
 
 def path_for(cache: Path) -> Path:
@@ -33,11 +37,13 @@ def path_for(cache: Path) -> Path:
 def use(store: Path | None) -> None:
     """Make `store` the one this process (and the workers it forks) keeps bodies in,
     opened again if its file was removed or replaced since."""
-    global _store, _db
-    if store != _store or (_db is not None and _db[2] != _identity(store)):
-        if _db is not None and _db[0] == os.getpid():
-            _db[1].close()
-        _db, _store = None, store
+    global _store, _generation
+    db = getattr(_local, "db", None)
+    if store != _store or (db is not None and db[2] != _identity(store)):
+        if db is not None and db[0] == os.getpid():
+            db[1].close()
+        _local.db, _store = None, store
+        _generation += 1  # every thread opens the store again
 
 
 def _identity(store: Path | None) -> tuple[int, int] | None:
@@ -58,18 +64,17 @@ def usable(store: Path) -> bool:
 
 
 def _connection() -> sqlite3.Connection:
-    global _db
     if _store is None:
         raise KeyError("no body store")
-    if _db is None or _db[0] != os.getpid():
-        db = _open(_store)
-        _db = (os.getpid(), db, _identity(_store))
-    return _db[1]
+    db = getattr(_local, "db", None)
+    if db is None or db[0] != os.getpid() or db[3] != _generation:
+        db = _local.db = (os.getpid(), _open(_store), _identity(_store), _generation)
+    return db[1]
 
 
 def _open(store: Path) -> sqlite3.Connection:
     store.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(store, timeout=60, check_same_thread=False)
+    db = sqlite3.connect(store, timeout=60)
     db.execute("PRAGMA journal_mode=WAL")  # workers read and write while the others do
     db.execute("PRAGMA synchronous=OFF")  # a cache: a store a power cut damaged is not read (the stories are parsed again)
     db.execute("CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, html TEXT NOT NULL)")
