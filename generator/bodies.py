@@ -84,7 +84,8 @@ def _open(store: Path) -> sqlite3.Connection:
 
 def read(key: str) -> str:
     """The HTML kept under `key`. KeyError when the store does not have it."""
-    row = _connection().execute("SELECT html FROM bodies WHERE key = ?", (key,)).fetchone()
+    with closing(_connection().execute("SELECT html FROM bodies WHERE key = ?", (key,))) as found:
+        row = found.fetchone()  # and the statement ended: no read left open on the store
     if row is None:
         raise KeyError(key)
     return row[0]

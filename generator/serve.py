@@ -13,11 +13,13 @@ seconds for a large county); then a quiet rebuild moves it in.
 """
 from __future__ import annotations
 
+import faulthandler
 import gc
 import html
 import logging
 import mimetypes
 import re
+import signal
 import threading
 import time
 from pathlib import Path
@@ -200,6 +202,10 @@ def serve(content: Path, host: str, port: int, say: Callable[[str], None], jobs:
     from watchdog.events import FileSystemEventHandler
     from watchdog.observers import Observer
 
+    try:  # `kill -USR1 <pid>` prints where every thread is (a preview that hangs)
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
+    except (AttributeError, ValueError, OSError):  # no SIGUSR1 (Windows), or stderr is not a file
+        pass
     _check_port(host, port)  # before a long first build, not after
     preview = Preview(content, host, port, say, jobs)
 

@@ -170,7 +170,14 @@ def test_serve_rebuilds_reloads_and_exits_cleanly(server, tiny):
     assert len(messages) == 1  # one rebuild, one reload for the burst
     assert "长汀村的先锋指数（第4稿）" in fetch(page)
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=10)
+    try:
+        out, _ = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:  # say where it hangs: serve prints every thread's stack on SIGUSR1
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(1)
+        proc.kill()
+        out, _ = proc.communicate()
+        raise AssertionError("serve did not exit after Ctrl-C:\n" + out[-6000:]) from None
     assert proc.returncode == 0
     assert out.count("已更新") == 2  # the first build and the one for the burst
     assert "Traceback" not in out and "已退出预览" in out
