@@ -111,9 +111,12 @@ def wait_for(predicate, seconds: float):
 @pytest.fixture
 def server(tiny):
     port = free_port()
+    # Ctrl-C as in a terminal, even when the tests themselves run in the background (`… &`
+    # ignores SIGINT, and a child inherits that: the preview would never see the test's Ctrl-C).
     proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--content", str(tiny), "--port", str(port)],
                             cwd=tiny.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
     def ready():
         try:
