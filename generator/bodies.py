@@ -2,8 +2,9 @@
 
 A story's HTML is most of what a story weighs: at 100,000 stories, holding
 them all in the main process (and so in every worker it forks) would take
-gigabytes. With a build cache, each body is written once, by the process
-that parsed the story, into a SQLite file beside the cache
+gigabytes. With a build cache, each body is written once, by the main
+process as the read workers hand the stories back (one writer: two would
+wait for each other's locks), into a SQLite file beside the cache
 (`<out>.bodies.sqlite`), and the story in memory holds only its key
 (`models.Body`); whatever needs the HTML (the story's page, the feed, an
 anthology, a search record) reads it from there, in whichever process it
