@@ -56,12 +56,23 @@ def _identity(store: Path | None) -> tuple[int, int] | None:
 
 
 def usable(store: Path) -> bool:
-    """Whether bodies can be kept at `store` (its folder may be a file, its disk full)."""
-    try:
-        _open(store).close()
-        return True
-    except (sqlite3.Error, OSError):
-        return False
+    """Whether bodies can be kept at `store` (its folder may be a file, its disk full).
+    A store that is not a database (damaged) is removed and made anew: it is only a cache."""
+    for attempt in (1, 2):
+        try:
+            _open(store).close()
+            return True
+        except sqlite3.DatabaseError:
+            if attempt == 2:
+                return False
+            for leftover in (store, store.with_name(store.name + "-wal"), store.with_name(store.name + "-shm")):
+                try:
+                    leftover.unlink(missing_ok=True)
+                except OSError:
+                    return False
+        except (sqlite3.Error, OSError):
+            return False
+    return False
 
 
 def _connection() -> sqlite3.Connection:

@@ -78,3 +78,18 @@ def test_past_keep_pickles_the_cache_pickles_the_stories_itself(tmp_path, monkey
     (content / "stories" / "s0.md").write_text(story("又改了。\n", title="故事0"), encoding="utf-8")
     report = build(Options(content=content, out=out))
     assert report.written and "又改了" in (out / "stories" / "s0" / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_damaged_body_store_is_made_anew(tmp_path):
+    content = site(tmp_path)
+    out = tmp_path / "out"
+    assert build(Options(content=content, out=out)).written
+    store = bodies.path_for(cache_path(out))
+    for name in (store, store.with_name(store.name + "-wal"), store.with_name(store.name + "-shm")):
+        name.unlink(missing_ok=True)
+    store.write_bytes(b"not a database " * 300)
+    (content / "stories" / "s1.md").write_text(story("损坏之后的正文。\n", title="故事1"), encoding="utf-8")
+    report = build(Options(content=content, out=out))
+    assert report.written and not report.errors
+    assert "损坏之后的正文" in (out / "stories" / "s1" / "index.html").read_text(encoding="utf-8")
+    assert len(bodies.keys(store)) == 3  # the store holds every body again
