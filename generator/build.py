@@ -18,12 +18,13 @@ import sqlite3
 import tempfile
 import time
 from dataclasses import dataclass, field, fields, replace
+from itertools import chain
 from pathlib import Path
 from typing import Callable, Iterable
 
 from . import search
 from .blind import write_key, write_packet
-from .cache import cache_path
+from .cache import Cache, cache_path
 from .changes import rescan, scan, scan_content, signature
 from .chinese import known_slugs, remember_slugs
 from .config import Settings, load_settings
@@ -36,7 +37,7 @@ from .incremental import choose, file_stat, fingerprints, one_per_place
 from .kinds import plan_pages
 from .library import build_library, only_county
 from .models import Library
-from .output import Claims, OutputLock, Staging, mark_collection, read_marker, recover
+from .output import OutputLock, Staging, claim, mark_collection, read_marker, recover
 from .pictures import publish as publish_pictures
 from .plan import PagePlan
 from .reader import parse_preface, parse_showcase
@@ -168,7 +169,7 @@ def load_site(options: Options, report: Report, session: Session, progress: Prog
     timer.lap("library")
     # A preview keeps the results in memory; a new process finds them in the cache (reading.read_ratings).
     key = (files.get("ratings/judges.csv"), files.get("ratings/scores.csv"), settings.rating,
-           tuple((s.id, s.county, s.township, s.draft) for s in stories))
+           tuple([s.place for s in stories]))  # what rating reads of each (id, county, township, draft) and more
     ratings, problems = session.last("ratings", key, lambda: read_ratings(content, files, stories, settings.rating,
                                                                          session.cache))
     report.problems += problems
@@ -181,7 +182,7 @@ def load_site(options: Options, report: Report, session: Session, progress: Prog
 
 def build(options: Options, progress: Progress | None = None, session: Session | None = None,
           quick_check: bool = True, changed: Iterable[str] | None = None,
-          waiting: Callable[[], None] | None = None) -> Report:
+          waiting: Callable[[], None] | None = None, save: bool = True) -> Report:
     """Build the site into options.out. The report says what happened; the
     previous output is untouched unless `report.written`.
 
@@ -191,7 +192,9 @@ def build(options: Options, progress: Progress | None = None, session: Session |
     stop when nothing changed (a watcher that saw a change skips this).
     `changed`: the files a watcher saw change since the last build of this
     session; only those are looked at again (None: look at every file).
-    `waiting`: called when another build holds the output and this one waits."""
+    `waiting`: called when another build holds the output and this one waits.
+    `save` False: the caller saves the session's cache later (`save_cache`): a
+    preview reloads the browser first."""
     report = Report()
     started = time.perf_counter()
     with OutputLock(options.out, waiting):
@@ -204,7 +207,7 @@ def build(options: Options, progress: Progress | None = None, session: Session |
             elif options.all_counties:
                 _build_all_counties(options, progress, session, report)
             else:
-                _build_locked(options, progress, session, quick_check, changed, report)
+                _build_locked(options, progress, session, quick_check, changed, report, save)
         except WorkerDied as exc:
             report.written = False
             report.problems.append(Problem("E603", f"“{exc}”的工作进程意外退出（可能是内存不足或被系统结束）；"
@@ -214,7 +217,7 @@ def build(options: Options, progress: Progress | None = None, session: Session |
 
 
 def _build_locked(options: Options, progress: Progress | None, session: Session, quick_check: bool,
-                  changed: Iterable[str] | None, report: Report) -> None:
+                  changed: Iterable[str] | None, report: Report, save: bool) -> None:
     cache = session.cache
     if cache is not None:
         remember_slugs(cache.slugs)
@@ -235,11 +238,17 @@ def _build_locked(options: Options, progress: Progress | None, session: Session,
         cache.inputs = inputs if clean else None
         cache.warnings = report.warnings if clean else []
         cache.slugs = known_slugs()
-        try:
-            cache.save()
-        except (sqlite3.Error, OSError) as exc:  # the site is written; only the next build is slower
-            report.problems.append(Problem("W602", f"构建缓存无法保存（{exc}）；网站已生成，下次将完整构建",
-                                           str(cache.path)))
+        if save:
+            report.problems += save_cache(cache)
+
+
+def save_cache(cache: Cache) -> list[Problem]:
+    """The cache written for the next build; W602 when it cannot be."""
+    try:
+        cache.save()
+    except (sqlite3.Error, OSError) as exc:  # the site is written; only the next build is slower
+        return [Problem("W602", f"构建缓存无法保存（{exc}）；网站已生成，下次将完整构建", str(cache.path))]
+    return []
 
 
 def _build_blind(options: Options, progress: Progress | None, session: Session, report: Report) -> None:
@@ -367,13 +376,11 @@ def _write_site(options: Options, site: Site, found: dict, session: Session, rep
     cache = session.cache
     pages = fingerprints(site.theme, site.settings, site.library, plans, session)
     # A made file is named by what it was made from: its name in its store is its identity.
-    prefixes = tuple(f"{store}{os.sep}" for store in stores)
-
-    def made_name(source: Path) -> str | None:
-        path = str(source)
-        return next((path[len(prefix):] for prefix in prefixes if path.startswith(prefix)), None)
-
-    sources = {address: (name,) if (name := made_name(source)) is not None else file_stat(source)
+    names: dict[str, str] = {}  # address → the made file's name in its store
+    for prefix in (f"{store}{os.sep}" for store in stores):
+        names.update({address: path[len(prefix):] for address, (source, _, _) in made.items()
+                      if (path := str(source)).startswith(prefix)})
+    sources = {address: (name,) if (name := names.get(address)) is not None else file_stat(source)
                for address, (source, _, _) in files.items()}
     work = choose(options.out, cache, plans, files, pages, sources)
     staging = Staging(options.out)
@@ -388,7 +395,7 @@ def _write_site(options: Options, site: Site, found: dict, session: Session, rep
             return
         for address in work.copies:
             source = files[address][0]
-            staging.copy(address, source, link=made_name(source) is not None)
+            staging.copy(address, source, link=names.get(address) is not None)
         if work.stale is None:
             staging.commit(work.token)
         else:
@@ -413,11 +420,8 @@ def _plan(options: Options, site: Site, report: Report, found: dict,
     files, problems = static_files(content, theme_files, found, site.library.texts(), all_media=site.county is None)
     files.update(made or {})
     report.problems += problems
-    claims = Claims()
-    for plan in plans:
-        report.problems += filter(None, [claims.claim(plan.address, plan.label, plan.file)])
-    for address, (_, label, file) in files.items():
-        report.problems += filter(None, [claims.claim(address, label, file)])
+    report.problems += claim(chain(((p.address, p.label, p.file) for p in plans),
+                                   ((address, label, file) for address, (_, label, file) in files.items())))
     return plans, files
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Iterable
 
 from . import __version__
+from .files import Files
 from .render import BUILTIN_THEMES
 
 Stat = tuple[int, int, int]  #: (mtime_ns, size, ctime_ns): ctime catches an edit whose mtime was put back
@@ -21,7 +22,7 @@ def rescan(content: Path, last: tuple | None,
     if changed is None or last is None:
         found = scan_content(content)
     else:
-        files, root = dict(last[0]), content.resolve()
+        files, root = Files(last[0], listings=getattr(last[0], "listings", None)), content.resolve()
         found = (files, last[1])
         for name in changed:
             try:
@@ -36,9 +37,11 @@ def rescan(content: Path, last: tuple | None,
                 found = scan_content(content)
                 break
             if path.is_file():
+                if rel not in files:
+                    files.listings = {}
                 files[rel] = _stat(path.stat())
-            else:
-                files.pop(rel, None)
+            elif files.pop(rel, None) is not None:
+                files.listings = {}
     return found
 
 
@@ -46,13 +49,13 @@ def _stat(stat: os.stat_result) -> Stat:
     return stat.st_mtime_ns, stat.st_size, stat.st_ctime_ns
 
 
-def scan(root: Path) -> dict[str, Stat]:
+def scan(root: Path) -> Files:
     """Every file below root (hidden ones left out): POSIX path → stat.
     Links are followed: for a theme, which is trusted code."""
     return _walk(root, None)
 
 
-def scan_content(content: Path) -> tuple[dict[str, Stat], dict[str, str]]:
+def scan_content(content: Path) -> tuple[Files, dict[str, str]]:
     """Every file below content/ (hidden ones left out), and apart from them
     the links (to a file or a folder) that lead out of content/: path → where
     they lead. Content may come from anyone who can commit; a link must not
@@ -61,8 +64,8 @@ def scan_content(content: Path) -> tuple[dict[str, Stat], dict[str, str]]:
     return _walk(content, outside), outside
 
 
-def _walk(root: Path, outside: dict[str, str] | None) -> dict[str, Stat]:
-    found: dict[str, Stat] = {}
+def _walk(root: Path, outside: dict[str, str] | None) -> Files:
+    found = Files()
     base = os.path.realpath(root)
     seen: set[tuple[int, int]] = set()  # folders already walked (device, inode): a link back up must not loop
 

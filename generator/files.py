@@ -61,6 +61,27 @@ def outside_link(location: str, outside: dict[str, str]) -> str | None:
     return None
 
 
+class Files(dict):
+    """POSIX path → stat of every file found, and its listings by folder, kept by
+    `rescan` while no file is added or removed (a preview lists the same 10,000
+    stories on every edit)."""
+
+    __slots__ = ("listings",)
+
+    def __init__(self, *args, listings: dict | None = None):
+        super().__init__(*args)
+        self.listings: dict[str, tuple[str, ...]] = {} if listings is None else listings
+
+
+def listing(files: dict[str, tuple], folder: str) -> tuple[str, ...]:
+    """The paths below `folder` (e.g. "stories/"; "" for all), sorted."""
+    known = files.listings if isinstance(files, Files) else {}
+    found = known.get(folder)
+    if found is None:
+        found = known[folder] = tuple(sorted(k for k in files if k.startswith(folder)))
+    return found
+
+
 Copies = dict[str, tuple[Path, str, str | None]]  #: address → (source file, label, referring file)
 
 
@@ -74,7 +95,7 @@ def static_files(content: Path, theme_files: dict[str, Path], found: Iterable[st
     problems = []
     items = list(items)
     used = {a.address for item in items for a in item.assets}
-    for address in sorted(k for k in found if k.startswith("media/") and (all_media or k in used)):
+    for address in [k for k in listing(found, "media/") if all_media or k in used]:
         if is_raster(address):
             continue  # see pictures_used
         if publishable(address):
@@ -113,7 +134,7 @@ def pictures_used(found: Iterable[str], items: Iterable, all_media: bool = True)
                 use.addresses.add(asset.address)
                 use.refs.append((item.source, asset.line))
     if all_media:
-        for address in sorted(found):
-            if address.startswith("media/") and is_raster(address) and address not in uses:
+        for address in listing(found, "media/"):
+            if is_raster(address) and address not in uses:
                 uses[address] = Use({address}, [], own=True)
     return uses

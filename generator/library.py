@@ -20,8 +20,8 @@ def build_library(registry: Registry | None, stories: list[Story], pages: list[F
     text, and when no story moved, was added or removed, only the story values
     change. Only an arrangement without problems is kept: a problem's line may
     move with any edit."""
-    shape = (registry.digest if registry else None, drafts, registry_file, tuple(sorted(
-        (s.source, s.id, s.county, s.township, s.branch, s.date, s.draft, s.tags) for s in stories)))
+    shape = (registry.digest if registry else None, drafts, registry_file,
+             tuple(sorted([s.place for s in stories])))
     table = memo.table("arrangement") if memo is not None else {}
     if shape in table:
         library, problems = _rearranged(table[shape], stories, pages), []

@@ -107,9 +107,15 @@ class Story:
     lines: dict[str, int] = field(default_factory=dict, compare=False)  #: frontmatter key → line
     digest: str = ""  #: hash of the file's text and place: equal digests, equal stories
 
-    @property
+    @cached_property
     def url(self) -> str:
         return f"stories/{self.slug}/"
+
+    @cached_property
+    def place(self) -> tuple:
+        """Where the story stands in the library (its file, id, place in the registry,
+        date, tags, draft): a preview arranges the library again only when one changes."""
+        return (self.source, self.id, self.county, self.township, self.branch, self.date, self.draft, self.tags)
 
     @cached_property
     def face(self) -> str:

@@ -24,7 +24,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from .errors import Problem
 
@@ -36,21 +36,17 @@ def _checkpoint(step: str) -> None:
     it to kill the process at each step. Does nothing."""
 
 
-class Claims:
-    """Every output address is claimed once; a second claim is an error naming both."""
-
-    def __init__(self) -> None:
-        self.owner: dict[str, str] = {}
-
-    def claim(self, address: str, label: str, file: str | None = None) -> Problem | None:
-        """`label` says in words what wants the address; `file` is where it comes from."""
-        key = address.lower()  # addresses differing only in case clash on Windows and macOS
-        if key not in self.owner:
-            self.owner[key] = label
-            return None
-        if self.owner[key] == label:
-            return None
-        return Problem("E401", f"{self.owner[key]}和{label}都要生成 /{address}；请修改其中一个的名称或 slug", file)
+def claim(wanted: Iterable[tuple[str, str, str | None]]) -> list[Problem]:
+    """Every output address is claimed once: each (address, label, file) in turn; a second
+    claim is an error naming both. `label` says in words what wants the address, `file`
+    is where it comes from. One tight loop: a city's build claims 20,000 addresses."""
+    owner: dict[str, str] = {}
+    problems = []
+    for address, label, file in wanted:
+        first = owner.setdefault(address.lower(), label)  # differing only in case: they clash on Windows and macOS
+        if first is not label and first != label:
+            problems.append(Problem("E401", f"{first}和{label}都要生成 /{address}；请修改其中一个的名称或 slug", file))
+    return problems
 
 
 class UnsafeOutput(Exception):

@@ -16,6 +16,7 @@ from .chinese import remember_slugs
 from .config import Rating, Settings
 from .encoding import read_text
 from .errors import Problem
+from .files import listing
 from .models import Story
 from .ratings import Ratings, pack, parse_judges, parse_scores, rate, unpack
 from .reader import digest, parse_page, read_page, unavailable_assets
@@ -46,7 +47,7 @@ def read_all_stories(content: Path, found: Scan, settings: Settings, jobs: int, 
     for story, more in results:
         problems += more
         if story is not None:
-            missing = unavailable_assets(story, *found)
+            missing = unavailable_assets(story, *found) if story.assets else None
             if missing:
                 problems += missing
             else:
@@ -56,7 +57,7 @@ def read_all_stories(content: Path, found: Scan, settings: Settings, jobs: int, 
 
 def _parse_all(content: Path, files: dict, settings: Settings, jobs: int, progress: Progress | None,
                cache: Cache | None) -> list[tuple]:
-    locations = sorted(k for k in files if is_text(k, "stories/"))
+    locations = [k for k in listing(files, "stories/") if k.lower().endswith(STORY_FILES)]
     # What parsing depends on besides the text: the standards are resolved (links carry no base path).
     value = (__version__, str(content), settings.standards)
     parse_fp = hashlib.blake2b(repr(value).encode(), digest_size=12).hexdigest()
@@ -123,8 +124,8 @@ def read_all_pages(content: Path, found: Scan, settings: Settings, folder: str =
     shape = {"pages/": "pages/页面名.md", "anthologies/": "anthologies/县名/乡镇名.md",
              "showcases/": "showcases/县名.md"}.get(folder, folder)
     problems += [Problem("W325", f"这个文件没有读取：应放在 {shape}", str(content / k))
-                 for k in sorted(found[0]) if is_text(k, folder) and k.count("/") != depth]
-    for location in sorted(k for k in found[0] if k.count("/") == depth and is_text(k, folder)):
+                 for k in listing(found[0], folder) if is_text(k, folder) and k.count("/") != depth]
+    for location in [k for k in listing(found[0], folder) if k.count("/") == depth and is_text(k, folder)]:
         page, more = read_page(content / location, content, settings, *found, parse=parse)
         problems += more
         if page is not None:

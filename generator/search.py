@@ -163,20 +163,23 @@ def shards(library: Library, memo: dict) -> dict[str, Shard]:
     county slug) → record digest, kept by the cache between builds, so that a record is made
     only for a story that changed; left holding only this library's stories."""
     slug_of = {c.name: c.slug for c in library.counties}
-    found: dict[str, list[Story]] = {}
-    known, used = dict(memo), {}
+    found: dict[str, tuple[list[Story], list[str]]] = {}
+    known, used = memo.get, {}
     for story in library.stories.values():
         if story.draft:
             continue
         slug = slug_of[story.county]
         key = (story.digest, story.url, slug)
-        digest = known.get(key)
-        used[key] = digest if digest is not None else record_digest(story, slug)
-        found.setdefault(slug, []).append(story)
+        digest = known(key)
+        if digest is None:
+            digest = record_digest(story, slug)
+        used[key] = digest
+        items = found.get(slug) or found.setdefault(slug, ([], []))
+        items[0].append(story)
+        items[1].append(digest)
     memo.clear()
     memo.update(used)
-    return {slug: Shard(slug, tuple(items), tuple(used[(s.digest, s.url, slug)] for s in items))
-            for slug, items in found.items()}
+    return {slug: Shard(slug, tuple(items), tuple(digests)) for slug, (items, digests) in found.items()}
 
 
 @dataclass(frozen=True)

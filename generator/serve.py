@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import search
-from .build import Options, Report, build
+from .build import Options, Report, build, save_cache
 from .errors import Problem
 from .session import Session
 from .workers import jobs_for
@@ -52,14 +52,18 @@ class Preview:
         self.watched = [content.resolve(), root / "themes"]
         self.generation = 0  #: counts builds, for tests and the log
         self.search: search.Index | None = None  #: the last build's search index, with what it left for later
+        self.unsaved = False  #: the last build's cache is not saved yet (`save_cache`)
 
     def rebuild(self, first: bool = False, changed: set[str] | None = None,
-                indexed: search.Index | None = None) -> Report:
-        """Build what changed. `indexed`: what `make_search` just made; the build only moves it in."""
+                indexed: search.Index | None = None, save: bool = True) -> Report:
+        """Build what changed. `indexed`: what `make_search` just made; the build only moves it in.
+        `save` False: the cache is saved by `save_cache`, called after the browser is told."""
         started = time.perf_counter()
         gc.disable()  # a build makes many small objects; collecting mid-way only costs time
         try:
-            report = build(self.options, session=self.session, quick_check=False, changed=None if first else changed)
+            report = build(self.options, session=self.session, quick_check=False, changed=None if first else changed,
+                           save=save)
+            self.unsaved = report.written and not save
         finally:
             gc.enable()
             if self.generation % 20 == 0:  # now and then, free the cycles of old builds for real
@@ -81,6 +85,13 @@ class Preview:
         else:
             self.say(f"有 {len(report.errors)} 个错误，浏览器里仍是上次成功的网站。")
         return report
+
+    def save_cache(self) -> None:
+        """The cache of the last build saved, if it is not yet (for the next `serve`)."""
+        if self.unsaved and self.session.cache is not None:
+            self.unsaved = False
+            for p in save_cache(self.session.cache):
+                self.say(str(p))
 
     def take_search(self) -> search.Index | None:
         """What the last build left for later to index, taken (None: nothing)."""
@@ -249,9 +260,10 @@ def serve(content: Path, host: str, port: int, say: Callable[[str], None], jobs:
             loop_holder["loop"].call_later(DEBOUNCE, run_rebuild)
             return
         paths, pending["paths"] = pending["paths"], set()
-        preview.rebuild(changed=paths)
+        preview.rebuild(changed=paths, save=False)
         LiveReloadHandler._last_reload_time = time.time()
         LiveReloadHandler.reload_waiters(path="*")
+        loop_holder["loop"].add_callback(preview.save_cache)  # once the browser is told
         index_later()
 
     def changed(paths: list[str]) -> None:  # on the IOLoop thread

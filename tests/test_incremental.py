@@ -293,3 +293,56 @@ def test_a_text_edit_below_the_summary_renders_only_the_pages_showing_the_text(t
     again = Cache.open(cache_path(out))[0].pages
     changed = {a for a, fp in again.items() if after.get(a) != fp}
     assert {"index.html", "tags/mei-li-xiang-cun/index.html", "stories/s0/index.html"} <= changed, changed
+
+
+def test_a_preview_session_gives_the_bytes_of_a_fresh_build_after_every_edit(tmp_path):
+    """A preview keeps one session (memos of plans, listings, the arrangement) and tells
+    each build what changed. After each kind of edit its output must be a fresh build's:
+    a neighbour's title changes (the links on both sides), a story moves to another
+    branch and date (a new order), one is added, one deleted, one only touched."""
+    from conftest import make_site, story
+    from generator.session import Session
+
+    files = {f"stories/s{i}.md": story(f"第{i}个故事。\n", title=f"故事{i}", date=f"2021-06-0{i + 1}")
+             for i in range(5)}
+    content = make_site(tmp_path, files)
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    session, _ = Session.open(out)
+    assert build(Options(content=content, out=out), session=session, quick_check=False).written
+
+    def edit(name: str, text: str | None) -> None:
+        path = content / "stories" / name
+        if text is None:
+            path.unlink()
+        else:
+            path.write_text(text, encoding="utf-8")
+            touch_later(path)
+        report = build(Options(content=content, out=out), session=session, quick_check=False, changed={str(path)})
+        assert report.written and not report.errors, [str(p) for p in report.problems]
+        shutil.rmtree(fresh, ignore_errors=True)
+        assert build(Options(content=content, out=fresh, use_cache=False)).written
+        assert tree(out) == tree(fresh), name
+
+    edit("s2.md", story("第2个故事。\n\n补一段。\n", title="故事2", date="2021-06-03"))
+    edit("s2.md", story("第2个故事。\n", title="改名的故事二", date="2021-06-03"))
+    page = (out / "stories" / "s1" / "index.html").read_text(encoding="utf-8")
+    assert "改名的故事二" in page  # the neighbour before it links it by its new title
+    assert "改名的故事二" in (out / "stories" / "s3" / "index.html").read_text(encoding="utf-8")
+    edit("s0.md", story("第0个故事。\n", title="故事0", date="2021-06-09", branch="长汀村党支部"))
+    edit("s9.md", story("新来的故事。\n", title="故事9", date="2021-06-04"))
+    assert (out / "stories" / "s9" / "index.html").exists()
+    edit("s3.md", None)
+    assert not (out / "stories" / "s3").exists()
+    edit("s4.md", (content / "stories" / "s4.md").read_text(encoding="utf-8"))
+
+
+def test_the_manifest_token_names_the_manifest_in_any_order():
+    from generator.incremental import manifest_token
+
+    pages = {"a/index.html": "fp1", "b/index.html": "fp2"}
+    files = {"media/x.svg": ("/c/media/x.svg", 1, 2, 3), "search/p.js": ("ab12.js",)}
+    token = manifest_token(pages, files)
+    assert token == manifest_token(dict(reversed(pages.items())), dict(reversed(files.items())))
+    assert token != manifest_token({**pages, "b/index.html": "fp3"}, files)
+    assert token != manifest_token(pages, {**files, "search/p.js": ("ab13.js",)})
+    assert token != manifest_token({"a/index.html": "fp1"}, {"b/index.html": ("fp2",), **files})  # a page is not a file

@@ -66,6 +66,27 @@ def test_a_failed_build_keeps_the_last_good_site_and_shows_the_errors(tiny):
     assert 'role="alert"' not in call(preview.app, "/stories/yantou/")[2]
 
 
+def test_the_cache_is_saved_after_the_browser_is_told(tiny):
+    """serve saves the cache of an edit's build only after telling the browser to
+    reload (save=False, then save_cache): the reload does not wait for it."""
+    from generator.cache import Cache, cache_path
+
+    preview = Preview(tiny, "127.0.0.1", 8999, lambda line: None)
+    assert preview.rebuild(first=True).written
+    saved = lambda: Cache.open(cache_path(preview.options.out))[0].pages  # noqa: E731
+    before = saved()
+    story = tiny / "stories" / "yantou.md"
+    story.write_text(story.read_text(encoding="utf-8").replace("通济堰边的守护人", "通济堰边的守护者"), encoding="utf-8")
+    assert preview.rebuild(changed={str(story)}, save=False).written
+    assert "通济堰边的守护者" in call(preview.app, "/stories/yantou/")[2]
+    assert saved() == before  # not yet
+    preview.save_cache()
+    after = saved()
+    assert after != before and after["stories/yantou/index.html"] != before["stories/yantou/index.html"]
+    preview.save_cache()  # nothing left to save: a no-op
+    assert saved() == after
+
+
 def test_redirects_stay_on_this_host(tiny):
     preview = Preview(tiny, "127.0.0.1", 8999, lambda line: None)
     preview.rebuild(first=True)
