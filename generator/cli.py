@@ -8,6 +8,7 @@ import argparse
 import datetime as dt
 import errno
 import json
+import os
 import re
 import socket
 import sys
@@ -758,6 +759,19 @@ _REASONS = {errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.ENO
 def _why(exc: OSError) -> str:
     """The system's reason in Chinese where it is a common one, else in its own words."""
     return _REASONS.get(exc.errno, exc.strerror or str(exc))
+
+
+def run() -> None:
+    """The command line's entry point: `main`, then exit at once. Tearing down the
+    interpreter frees a large site's objects one by one (a few tenths of a second at
+    10,000 stories, after everything is written); the output is flushed first."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`gushihui build | head`)
+            pass
+    os._exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:

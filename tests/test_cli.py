@@ -254,3 +254,17 @@ def test_other_reasons_a_port_cannot_be_used(error, host, port, message):
         args = argparse.Namespace(content=ROOT / "content", host=host, port=port)
         text = _port_problem(exc, args)
     assert text.startswith(message) and "Permission" not in text and "address" not in text
+
+
+def test_the_command_exits_at_once_with_its_status_and_all_it_printed(tiny, tmp_path):
+    """`python -m generator` (and the `gushihui` script, cli.run) ends with os._exit after
+    flushing: the summary still reaches a pipe, and a usage error is still status 2."""
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "generator", "build", "--content", str(tiny), "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, encoding="utf-8", timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"已生成 {out}/") and done.stdout.endswith("\n")
+    wrong = subprocess.run([sys.executable, "-m", "generator", "build", "--content", str(tmp_path / "none"),
+                            "--out", str(out)], cwd=ROOT, capture_output=True, text=True, encoding="utf-8",
+                           timeout=60)
+    assert wrong.returncode == 2 and "找不到内容目录" in wrong.stderr
