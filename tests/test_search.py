@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, make_site, story, tree
-from generator import search
+from generator import pagefind_format, search
 from generator.build import Options, Report, build, load_site
 from generator.cli import summary
 from generator.serve import Preview
@@ -191,9 +191,9 @@ def test_the_index_written_here_holds_what_pagefinds_own_indexer_writes(tmp_path
                       ("COVID-19疫情期间，GDP、5G网络、e-mail、foo_bar、3.5%、O'Neil、ＡＢＣ全角、café和Über咖啡。",
                        "正文里写着 gsh_year_2020 这个词，还有　全角空格\u00a0和不换行空格。"), ("张三",), ("Café-Bar",)),)
     store, binary = tmp_path / "store", search.executable()
-    ours = search.bundle(records, search.runtime(store, binary))
+    ours = pagefind_format.bundle(records, search.runtime(store, binary))
     theirs = search._pagefind(records, store, binary, "x")
-    assert ours == search.bundle(records, search.runtime(store, binary))  # the same bytes every time
+    assert ours == pagefind_format.bundle(records, search.runtime(store, binary))  # the same bytes every time
     for name in ("pagefind.js", "pagefind-worker.js", "wasm.unknown.pagefind"):
         assert ours[name] == theirs[name]
     assert json.loads(ours["pagefind-entry.json"])["languages"]["und"]["page_count"] == len(records)
@@ -227,9 +227,9 @@ def test_the_words_of_many_records_at_once_are_each_records_words():
         items = tuple(search.Record(f"s/{trial}-{i}/", text(), text(), "2020年1月1日", "2020-01-01", (),
                                     tuple(text() for _ in range(rng.randint(0, 3))), (text(),), (text(),))
                       for i in range(rng.randint(1, 5)))
-        contents, vocabulary, word_id, page, position, title = search._words_at(items)
+        contents, vocabulary, word_id, page, position, title = pagefind_format._words_at(items)
         for p, item in enumerate(items):
-            found, body = search.words(item)
+            found, body = pagefind_format.words(item)
             at = page == p
             assert contents[p] == " ".join(found)
             assert [vocabulary[w] for w in word_id[at]] == found
@@ -315,7 +315,7 @@ def test_a_pagefind_version_bundle_was_not_checked_against_indexes_with_pagefind
     content = site(tmp_path)
     used = []
     monkeypatch.setattr(search, "BUNDLE_VERSIONS", ("9.9.",))
-    monkeypatch.setattr(search, "bundle", lambda *a: used.append(a) or {})
+    monkeypatch.setattr(pagefind_format, "bundle", lambda *a: used.append(a) or {})
     report = build(Options(content=content, out=tmp_path / "out", jobs=1))
     assert report.written and report.problems == [] and used == []
     assert indexed(tmp_path / "out")
