@@ -33,7 +33,7 @@ from .files import Copies, pictures_used, static_files
 from .images import Published, prune
 from .images import check as check_pictures
 from .images import publish as publish_images
-from .incremental import choose, file_stat, fingerprints, one_per_place
+from .incremental import choose, file_stat, fingerprints, one_per_place, pages_to_render
 from .kinds import plan_pages
 from .library import build_library, only_county
 from .models import Library
@@ -45,7 +45,7 @@ from .reading import Scan, read_all_pages, read_all_stories, read_ratings
 from .registry import load_registry
 from .render import Theme, find_theme, make_environment
 from .session import Session
-from .workers import WorkerDied, jobs_for, render_jobs, render_pages
+from .workers import Background, WorkerDied, jobs_for, render_jobs, render_pages
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 # Problems that stop the build even with --keep-going: nothing can be left out to mend them.
@@ -311,14 +311,27 @@ def _build_site(options: Options, site: Site, found: dict, session: Session, rep
     timer = _Timer(report)
     store, kept = side_store(options.out, "images", session.cache is not None)
     index_store, _ = side_store(options.out, "search", kept)
+    making: Background | None = None
     try:
         site, published = _pictures(options, site, found, session, store, report, progress)
         timer.lap("images")
-        index = report.search = _search(options, site, session, index_store, report)
+        index, making, finish = _search(options, site, session, index_store, report)
+        report.search = index
         timer.lap("search")
-        _write_site(options, site, found, session, report, progress, {**published.files, **index.files},
-                    (store, index_store))
+
+        def later() -> Copies:  # the search index, made meanwhile in a process of its own
+            nonlocal index
+            if finish is None:
+                return {}
+            index = report.search = finish()
+            report.problems += index.problems
+            return index.files
+
+        made = published.files if finish is not None else {**published.files, **index.files}
+        _write_site(options, site, found, session, report, progress, made, (store, index_store), later)
     finally:
+        if making is not None:
+            making.cancel()
         if not kept:
             shutil.rmtree(store, ignore_errors=True)
             shutil.rmtree(index_store, ignore_errors=True)
@@ -356,18 +369,28 @@ def _pictures(options: Options, site: Site, found: dict, session: Session, store
     return replace(site, library=publish_pictures(lib, published.pictures, session.table("pictures"))), published
 
 
-def _search(options: Options, site: Site, session: Session, store: Path, report: Report) -> search.Index:
-    """The site's search index: each county's shard found in the store or made (search.py)."""
+def _search(options: Options, site: Site, session: Session, store: Path,
+            report: Report) -> tuple[search.Index, Background | None, Callable[[], search.Index] | None]:
+    """The site's search index: each county's shard found in the store or made (search.py).
+    The shards to make are made in a process of their own while the pages are planned and
+    rendered: `finish()` waits for them and gives the whole index (None: nothing to make, or
+    the preview, which makes them after the pages are written)."""
     memo = session.cache.search if session.cache is not None else session.table("search-records")
     shards = search.shards(site.library, memo)
-    index = search.publish(shards, store, now=not options.index_later, jobs=jobs_for(options.jobs))
+    jobs = jobs_for(options.jobs)
+    index = search.publish(shards, store, now=False, jobs=jobs)
     report.problems += index.problems
-    return index
+    if options.index_later or not index.pending:
+        return index, None, None
+    making = Background("生成搜索索引", search.make_pending, index, jobs)
+    return index, making, lambda: search.publish(shards, store, jobs=jobs, done=making.result())
 
 
 def _write_site(options: Options, site: Site, found: dict, session: Session, report: Report,
-                progress: Progress | None, made: Copies, stores: tuple[Path, ...]) -> None:
-    """`made`: the files made into `stores` (pictures, search index) to publish besides the copied ones."""
+                progress: Progress | None, made: Copies, stores: tuple[Path, ...],
+                later: Callable[[], Copies]) -> None:
+    """`made`: the files made into `stores` (the pictures) to publish besides the copied ones;
+    `later()`: more of them (the search index), asked for once the pages are rendered."""
     timer = _Timer(report)
     plans, files = _plan(options, site, report, found, session, made)
     timer.lap("plan")
@@ -375,24 +398,31 @@ def _write_site(options: Options, site: Site, found: dict, session: Session, rep
         return
     cache = session.cache
     pages = fingerprints(site.theme, site.settings, site.library, plans, session)
-    # A made file is named by what it was made from: its name in its store is its identity.
-    names: dict[str, str] = {}  # address → the made file's name in its store
-    for prefix in (f"{store}{os.sep}" for store in stores):
-        names.update({address: path[len(prefix):] for address, (source, _, _) in made.items()
-                      if (path := str(source)).startswith(prefix)})
-    sources = {address: (name,) if (name := names.get(address)) is not None else file_stat(source)
-               for address, (source, _, _) in files.items()}
-    work = choose(options.out, cache, plans, files, pages, sources)
+    chosen = pages_to_render(options.out, cache, plans, pages)
     staging = Staging(options.out)
     try:
         templates_cache = cache_path(options.out).parent / "templates" if cache is not None else None
         sources_of = {address: source for address, (source, _, _) in files.items()}
-        failed = render_pages(site, work.pages, staging.root, render_jobs(options.jobs), progress, templates_cache,
+        failed = render_pages(site, chosen[0], staging.root, render_jobs(options.jobs), progress, templates_cache,
                               sources_of, options.content.resolve().parent)
         timer.lap("render")
         if failed:
             report.problems += one_per_place(failed)
             return
+        more = later()
+        if more:
+            made, files = {**made, **more}, {**files, **more}
+            report.problems += [p for p in claim(_wanted(plans, files)) if p not in report.problems]
+        if report.blocking(options):  # a shard that could not be made (E505), an address taken twice
+            return
+        # A made file is named by what it was made from: its name in its store is its identity.
+        names: dict[str, str] = {}  # address → the made file's name in its store
+        for prefix in (f"{store}{os.sep}" for store in stores):
+            names.update({address: path[len(prefix):] for address, (source, _, _) in made.items()
+                          if (path := str(source)).startswith(prefix)})
+        sources = {address: (name,) if (name := names.get(address)) is not None else file_stat(source)
+                   for address, (source, _, _) in files.items()}
+        work = choose(options.out, cache, plans, files, pages, sources, chosen)
         for address in work.copies:
             source = files[address][0]
             staging.copy(address, source, link=names.get(address) is not None)
@@ -420,9 +450,14 @@ def _plan(options: Options, site: Site, report: Report, found: dict,
     files, problems = static_files(content, theme_files, found, site.library.texts(), all_media=site.county is None)
     files.update(made or {})
     report.problems += problems
-    report.problems += claim(chain(((p.address, p.label, p.file) for p in plans),
-                                   ((address, label, file) for address, (_, label, file) in files.items())))
+    report.problems += claim(_wanted(plans, files))
     return plans, files
+
+
+def _wanted(plans: list[PagePlan], files: Copies) -> Iterable[tuple[str, str, str | None]]:
+    """Every output address with what wants it (for `output.claim`)."""
+    return chain(((p.address, p.label, p.file) for p in plans),
+                 ((address, label, file) for address, (_, label, file) in files.items()))
 
 
 def county_site(options: Options, site: Site, report: Report) -> Site | None:

@@ -66,16 +66,28 @@ class Work:
     token: str  #: names the output this build writes (the hash of its manifest)
 
 
-def choose(out: Path, cache: Cache | None, plans: list[PagePlan], files: dict, pages: dict[str, str],
-           sources: dict[str, tuple]) -> Work:
-    """What to render and copy: everything, unless the cache's manifest is
-    known to describe the output and fewer than half of the pages changed."""
-    token = manifest_token(pages, sources)
+def pages_to_render(out: Path, cache: Cache | None, plans: list[PagePlan],
+                    pages: dict[str, str]) -> tuple[list[PagePlan], bool]:
+    """The pages to render, and whether a whole new site is staged: when there is no record
+    of what the output holds, or more than half of the pages changed (moving most files one
+    by one costs more than a swap)."""
     if cache is None or not cache.token or read_marker(out) != cache.token:
-        return Work(plans, list(files), None, token)  # no record of what the output holds: build it all
+        return plans, True
     todo = [p for p in plans if cache.pages.get(p.address) != pages[p.address]]
     if len(todo) * 2 > len(plans):
-        return Work(plans, list(files), None, token)  # moving most files one by one costs more than a swap
+        return plans, True
+    return todo, False
+
+
+def choose(out: Path, cache: Cache | None, plans: list[PagePlan], files: dict, pages: dict[str, str],
+           sources: dict[str, tuple], chosen: tuple[list[PagePlan], bool] | None = None) -> Work:
+    """What to render and copy: everything, unless the cache's manifest is known to describe
+    the output and fewer than half of the pages changed. `chosen`: `pages_to_render`'s answer,
+    when the pages were rendered before the copied files were all known."""
+    todo, whole = chosen or pages_to_render(out, cache, plans, pages)
+    token = manifest_token(pages, sources)
+    if whole:
+        return Work(todo, list(files), None, token)
     copies = [a for a in files if cache.files.get(a) != sources[a]]
     stale = (set(cache.pages) | set(cache.files)) - set(pages) - set(files)
     return Work(todo, copies, stale, token)

@@ -270,11 +270,14 @@ class Index:
             ({self.runtime} if self.runtime else set())
 
 
-def publish(shards: dict[str, Shard], store: Path, now: bool = True, jobs: int = 1) -> Index:
+def publish(shards: dict[str, Shard], store: Path, now: bool = True, jobs: int = 1,
+            done: Index | None = None) -> Index:
     """The index of `shards` from `store`, each shard made there first unless it is there already.
     `now` False (the preview): a shard that is not there is left for later (`Index.pending`,
     see `make_pending`); meanwhile its previous version stands in as long as every story it
-    holds is still published (so a story that became a draft is never found), else none does."""
+    holds is still published (so a story that became a draft is never found), else none does.
+    `done`: what a `make_pending` of those made meanwhile (a build: while its pages were
+    rendered) reports; nothing is made now, and a shard it could not make is left out."""
     index = Index(store, stories=sum(len(shard.stories) for shard in shards.values()))
     if not shards:
         return index
@@ -287,7 +290,10 @@ def publish(shards: dict[str, Shard], store: Path, now: bool = True, jobs: int =
     index.runtime = runtime_name(binary)
     wanted = {slug: f"{slug}-{shard.fingerprint(tool)}" for slug, shard in shards.items()}
     todo = {slug: (name, shards[slug]) for slug, name in wanted.items() if _manifest(store, name) is None}
-    if now:
+    if done is not None:
+        index.made, index.seconds = done.made, done.seconds
+        index.problems += done.problems
+    elif now:
         index.problems += make(todo, store, binary, jobs, index)
     else:
         index.pending = todo

@@ -115,6 +115,60 @@ def each_result(work: Callable, items: Sequence, jobs: int, setup: Callable, set
         gc.unfreeze()
 
 
+class Background:
+    """`fn(*args)` in a forked process of its own while the caller goes on (the search
+    index of an edited county is made while the pages are rendered); `result()` waits
+    for its value. Where processes cannot be forked, `result()` calls it then."""
+
+    def __init__(self, stage: str, fn: Callable, *args):
+        self.stage, self._call, self._process = stage, (fn, args), None
+        if _context().get_start_method() != "fork":
+            return
+        self._reader, writer = multiprocessing.get_context("fork").Pipe(duplex=False)
+        gc.freeze()  # as for a pool: the child's collections leave what it inherits alone
+        try:
+            self._process = multiprocessing.get_context("fork").Process(
+                target=_background, args=(writer, fn, args), name=f"gushihui-{stage}", daemon=True)
+            self._process.start()
+        finally:
+            gc.unfreeze()
+            writer.close()
+
+    def result(self):
+        """fn's value; fn's exception as RuntimeError; WorkerDied when the process died."""
+        if self._process is None:
+            fn, args = self._call
+            return fn(*args)
+        try:
+            ok, value = self._reader.recv()
+        except (EOFError, OSError):
+            raise WorkerDied(self.stage) from None
+        finally:
+            self._reader.close()
+            self._process.join()
+        if not ok:
+            raise RuntimeError(f"{self.stage}: {value}")
+        return value
+
+    def cancel(self) -> None:
+        """Stop the process if it still runs (the build failed or was interrupted)."""
+        if self._process is not None and self._process.is_alive():
+            self._process.terminate()
+            self._process.join()
+
+
+def _background(writer, fn: Callable, args: tuple) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the main process decides (see _worker_setup)
+    try:
+        value = (True, fn(*args))
+    except Exception:  # noqa: BLE001  a bug: the main process raises it with this text
+        import traceback
+
+        value = (False, traceback.format_exc())
+    writer.send(value)
+    writer.close()
+
+
 # Reading ------------------------------------------------------------------
 
 def _setup_read(content: Path, settings, keep: str | None) -> None:

@@ -278,3 +278,23 @@ def test_rendering_workers_fit_the_memory_budget(monkeypatch):
     assert workers.render_jobs(3) == 3
     monkeypatch.setattr(workers, "_resident", lambda: 0)  # nothing known: one per core
     assert workers.render_jobs(None) == 4
+
+
+def test_background_work_gives_its_value_its_error_or_worker_died(monkeypatch):
+    import os
+
+    from generator import workers
+    from generator.workers import Background, WorkerDied
+
+    assert Background("测试", pow, 2, 10).result() == 1024
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        Background("测试", divmod, 1, 0).result()
+    with pytest.raises(WorkerDied):
+        Background("测试", os._exit, 3).result()
+    slow = Background("测试", __import__("time").sleep, 30)
+    slow.cancel()  # stopped at once, not waited for
+    assert not slow._process.is_alive()
+    parent = os.getpid()
+    monkeypatch.setattr(workers, "_context", lambda: __import__("multiprocessing").get_context("spawn"))
+    here = Background("测试", os.getpid)  # where processes cannot be forked: called by result()
+    assert here.result() == parent

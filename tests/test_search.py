@@ -369,6 +369,34 @@ def test_a_failing_indexer_stops_the_build_and_leaves_the_output(tmp_path, monke
     assert tree(out) == before
 
 
+def test_the_shards_are_made_beside_the_pages_and_a_dead_maker_leaves_the_output(tmp_path, monkeypatch):
+    """A build makes the missing shards in a process of its own while it renders the pages
+    (workers.Background): the index is the same, made in another process; when that
+    process dies, the build stops with E603 and the output stays as it was."""
+    import os
+
+    need_pagefind()
+    content, out = site(tmp_path), tmp_path / "out"
+    parent, pids, original = os.getpid(), [], search.make_pending
+    monkeypatch.setattr(search, "make_pending", lambda *a: pids.append(os.getpid()) or original(*a))
+    report = build(Options(content=content, out=out, jobs=1))
+    assert report.written and report.search.made == ["yun-he-xian", "lian-du-qu"] and report.search.seconds > 0
+    assert pids == []  # it ran in the child, whose list this is not
+    assert indexed(out) and (out / search.BUNDLE / "yun-he-xian" / "pagefind-entry.json").is_file()
+    before = tree(out)
+
+    def dying(*args):
+        assert os.getpid() != parent, "the shards were made in the main process"
+        os._exit(1)
+
+    monkeypatch.setattr(search, "make_pending", dying)
+    weir = content / "stories/weir.md"
+    weir.write_text(weir.read_text(encoding="utf-8").replace("十年", "二十年"), encoding="utf-8")
+    report = build(Options(content=content, out=out, jobs=1))
+    assert not report.written and [p.code for p in report.problems] == ["E603"]
+    assert "生成搜索索引" in report.problems[0].message and tree(out) == before
+
+
 # -- the search page -------------------------------------------------------------------------------
 
 def test_every_page_links_to_the_search_page(tmp_path):
