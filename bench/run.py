@@ -22,8 +22,9 @@ Sizes (--sizes, comma-separated; default sample,2000,10000,100000):
 
 At the detail size (--detail; default 10,000 when selected, else the largest selected size below
 100,000) each run also makes, for Gushihui: a cold build WITH Pagefind (its own output), the
-index's seconds taken from the build's last line ("其中搜索索引 … 用时 X 秒") and compared with
-the same run's cold build without Pagefind (target ≤ 0.5 ×); a no-change rebuild; then one story
+index's cost: that build's time less the same run's cold build without Pagefind (target ≤ 0.5 ×
+the build without it; the shards are made in a process beside the pages, so their own seconds, taken from
+the build's last line "其中搜索索引 … 用时 X 秒", are an extra row); a no-change rebuild; then one story
 edited and `gushihui build` timed (with Pagefind, as a user runs it; target ≤ 1.5 s), and the same
 rebuild without Pagefind as an extra row. After the runs, `gushihui serve` on the corpus, started
 cold (its preview folder and cache removed first): the time from saving a story to its page
@@ -479,6 +480,8 @@ def main() -> None:
                         continue
                     found = INDEX_TIME.search(r.last_line)
                     fig.put(size, name, "search_cold", run, r.seconds)
+                    # What the index adds to a cold build: the shards are made beside the pages.
+                    fig.put(size, name, "index_added", run, r.seconds - fig.get(size, name, "cold")[run])
                     fig.put(size, name, "search_peak", run, r.peak_kb / 1024)
                     fig.put(size, name, "index", run, float(found.group(2)) if found else None)
                     if not found:
@@ -568,9 +571,11 @@ def main() -> None:
             met=(lambda m, r: m <= 1024) if n == BIG else None, extra=n != BIG)
     if detail and str(detail) in sizes:
         d = str(detail)
-        row(f"{detail:,} stories, search index, cold (Pagefind's seconds in a build with it)", "index", d,
-            "≤ 0.5 × the cold build", ratio_to=("cold", "cold build"),
+        row(f"{detail:,} stories, search index, cold (what it adds: the cold build with it − without, same run)",
+            "index_added", d, "≤ 0.5 × the cold build", ratio_to=("cold", "cold build"),
             met=lambda m, r: r is not None and r["median"] <= 0.5)
+        row(f"{detail:,} stories, the index's own seconds in that build, made beside the pages (extra)", "index", d,
+            "—", ratio_to=("cold", "cold build"), extra=True)
         row(f"{detail:,} stories, cold build with the search index (extra)", "search_cold", d, "—", extra=True)
         row(f"{detail:,} stories, no-change rebuild (extra)", "nochange", d, "—", extra=True)
         row(f"{detail:,} stories, `gushihui build` after a one-story edit", "edit", d, "≤ 1.5 s",
