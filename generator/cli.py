@@ -766,6 +766,8 @@ def run() -> None:
     interpreter frees a large site's objects one by one (a few tenths of a second at
     10,000 stories, after everything is written); the output is flushed first."""
     code = main()
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        raise SystemExit(code)  # under cProfile or coverage: let them write what they found
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
