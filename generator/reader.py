@@ -28,7 +28,7 @@ from .encoding import read_text
 from .errors import Problem, did_you_mean, excerpt
 from .files import KINDS, outside_link, publishable
 from .markup import forget_markdown, render_markdown
-from .models import BASE, Asset, Cover, FreePage, Preface, Showcase, Story
+from .models import BASE, Asset, Cover, FreePage, Lines, Preface, Showcase, Story
 
 STORY_FIELDS = ("title", "county", "township", "branch", "date", "authors", "standard", "tags",
                 "summary", "cover", "cover_alt", "cover_caption", "featured", "source", "editor", "draft",
@@ -537,7 +537,7 @@ def parse_story(text: str, source: str, settings: Settings,
         summary=summary or summarize(rendered.text), characters=rendered.characters,
         authors=authors, standard=standard, tags=tags, cover=cover, origin=origin, editor=editor,
         assets=tuple(links.assets),
-        lines=dict(doc.lines), digest=digest(text, location or source), **fields, **flags,
+        lines=Lines.of(doc.lines), digest=digest(text, location or source), **fields, **flags,
     )
     return story, doc.problems
 

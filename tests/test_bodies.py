@@ -93,3 +93,22 @@ def test_a_damaged_body_store_is_made_anew(tmp_path):
     assert report.written and not report.errors
     assert "损坏之后的正文" in (out / "stories" / "s1" / "index.html").read_text(encoding="utf-8")
     assert len(bodies.keys(store)) == 3  # the store holds every body again
+
+
+def test_a_cached_story_is_compact_names_shared_and_nothing_cached_kept(tmp_path):
+    """What a province's memory is made of: each cached story shares its repeated names and
+    its frontmatter's key order with the others, and its pickle keeps no value that is
+    cheaper to make again (its address, its place in the library)."""
+    import pickle
+
+    content = site(tmp_path)
+    out = tmp_path / "out"
+    assert build(Options(content=content, out=out)).written
+    cache, _ = Cache.open(cache_path(out))
+    a, b = sorted((cache.result(e)[0] for e in cache.stories.values()), key=lambda s: s.id)[:2]
+    assert a.county is b.county and a.branch is b.branch
+    assert a.lines.keys is b.lines.keys and a.lines["title"] == 2 and a.lines.get("cover") is None
+    assert "place" not in a.__dict__ and "url" not in a.__dict__
+    assert a.place and a.url == f"stories/{a.slug}/"  # made when asked for
+    again = pickle.loads(pickle.dumps(a))
+    assert "place" not in again.__dict__ and "url" not in again.__dict__ and again == a
