@@ -21,7 +21,7 @@ from .models import Library
 PER_PAGE = 50  # lists longer than this continue on …/page/2/
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a province plans 108,000 pages: no __dict__ each
 class PagePlan:
     address: str  #: where it is written, e.g. stories/x/index.html
     template: str  #: the theme template that renders it
@@ -37,19 +37,24 @@ class PagePlan:
     deps: tuple = ()  #: the values this page shows, beyond the site-wide ones
     lastmod: str | None = None  #: for the sitemap: the date of a story
     in_sitemap: bool = True  #: listed in sitemap.xml (pages a reader lands on)
+    _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)  #: see `fingerprint`
 
     @property
     def url(self) -> str:
         """The page's address as a link: index.html dropped."""
         return self.address[: -len("index.html")] if self.address.endswith("index.html") else self.address
 
-    @cached_property
+    @property
     def fingerprint(self) -> str:
         """Hash of what this plan says the page shows (site-wide values and
         templates are added by the build). Kept on the plan: a preview reuses
         story plans between builds, so most are hashed once."""
-        value = (self.kind, self.format, self.key, self.number, self.items, self.deps)
-        return hashlib.blake2b(repr(value).encode(), digest_size=12).hexdigest()
+        found = self._fingerprint
+        if found is None:
+            value = (self.kind, self.format, self.key, self.number, self.items, self.deps)
+            found = hashlib.blake2b(repr(value).encode(), digest_size=12).hexdigest()
+            object.__setattr__(self, "_fingerprint", found)
+        return found
 
 
 class Memo(Protocol):
