@@ -150,7 +150,9 @@ def load_site(options: Options, report: Report, session: Session, progress: Prog
                                       lambda: load_registry(content)) if "org.csv" not in outside else (None, [])
     report.problems += problems
     timer.lap("settings")
-    stories, problems = read_all_stories(content, found, settings, jobs_for(options.jobs), progress, session.cache)
+    names = [n for r in registry.rows for n in (r.county, r.township, r.branch)] if registry else []
+    stories, problems = read_all_stories(content, found, settings, jobs_for(options.jobs), progress, session.cache,
+                                         names)
     report.problems += problems
     pages, problems = read_all_pages(content, found, settings)
     report.problems += problems

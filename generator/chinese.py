@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from typing import Iterable
 
 # Place names that pypinyin reads with the everyday reading of a polyphonic
 # character. In place names 都 is dū (莲都, 八都), 查 is zhā (查田), 丽 is lí (丽水).
@@ -71,6 +72,11 @@ def known_slugs() -> dict[str, str]:
 
 def remember_slugs(slugs: dict[str, str]) -> None:
     _memo.update(slugs)
+
+
+def unknown_slugs(names: Iterable[str]) -> list[str]:
+    """Of `names`, those whose slug no one made yet (each once)."""
+    return [n for n in dict.fromkeys(names) if n not in _memo]
 
 
 def take_fresh_slugs() -> dict[str, str]:

@@ -8,11 +8,11 @@ import hashlib
 import pickle
 from contextlib import closing
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from . import __version__, bodies
 from .cache import Cache, CacheError, Entry
-from .chinese import remember_slugs
+from .chinese import remember_slugs, unknown_slugs
 from .config import Rating, Settings
 from .encoding import read_text
 from .errors import Problem
@@ -34,15 +34,17 @@ def is_text(location: str, folder: str) -> bool:
 
 
 def read_all_stories(content: Path, found: Scan, settings: Settings, jobs: int, progress: Progress | None,
-                     cache: Cache | None) -> tuple[list[Story], list[Problem]]:
-    """Every story file → Story (those with errors left out) and the problems."""
+                     cache: Cache | None, names: Iterable[str] = ()) -> tuple[list[Story], list[Problem]]:
+    """Every story file → Story (those with errors left out) and the problems. `names` (of the
+    registry): the workers that parse stories make the slugs of those no build made yet."""
     problems: list[Problem] = []
+    names = unknown_slugs(names)
     try:
-        results = _parse_all(content, found[0], settings, jobs, progress, cache)
+        results = _parse_all(content, found[0], settings, jobs, progress, cache, names)
     except CacheError as exc:  # a cached parse that cannot be read: trust nothing in that cache
         problems.append(Problem("W601", f"构建缓存无效（{exc}），已丢弃，这次完整构建", str(cache.path)))
         cache.clear()
-        results = _parse_all(content, found[0], settings, jobs, progress, cache)
+        results = _parse_all(content, found[0], settings, jobs, progress, cache, names)
     stories = []
     for story, more in results:
         problems += more
@@ -56,7 +58,7 @@ def read_all_stories(content: Path, found: Scan, settings: Settings, jobs: int, 
 
 
 def _parse_all(content: Path, files: dict, settings: Settings, jobs: int, progress: Progress | None,
-               cache: Cache | None) -> list[tuple]:
+               cache: Cache | None, names: list[str] = ()) -> list[tuple]:
     locations = [k for k in listing(files, "stories/") if k.lower().endswith(STORY_FILES)]
     # What parsing depends on besides the text: the standards are resolved (links carry no base path).
     value = (__version__, str(content), settings.standards)
@@ -85,7 +87,7 @@ def _parse_all(content: Path, files: dict, settings: Settings, jobs: int, progre
     # Each result is taken as it comes back, so that the pickles are not all held at once.
     kept: list[tuple[str, str]] = []
     with closing(read_stories([content / locations[i] for i in todo], content, settings, jobs, progress,
-                              keep)) as fresh:
+                              keep, names)) as fresh:
         for (blob, text_digest, stat, slugs, stored, indexed), i in zip(fresh, todo):
             body = None
             if stored is not None:  # its body to the store: a few hundred at a time, in one transaction

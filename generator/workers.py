@@ -184,6 +184,11 @@ def _read_batch(paths: list[Path]) -> list:
     content, settings, keep = _state["read"]
     out = []
     for path in paths:
+        if type(path) is tuple:  # names of the registry: their slugs (see read_stories)
+            for name in path:
+                slugify(name)
+            out.append(take_fresh_slugs())
+            continue
         story, problems, text_digest, stat = read_story_file(path, content, settings)
         key = html = indexed = None
         if story is not None:
@@ -205,12 +210,24 @@ def _read_batch(paths: list[Path]) -> list:
 
 
 def read_stories(paths: list[Path], content: Path, settings, jobs: int, progress: Progress | None,
-                 keep: str | None = None) -> Iterator:
+                 keep: str | None = None, names: Sequence[str] = ()) -> Iterator:
     """[(pickle of (story or None, problems), digest, stat, slugs, (body key, HTML) or None, (search
     memo key, record digest) or None)] for each path, in order. The main process alone writes
     the bodies (bodies.put): two workers writing to one SQLite file wait for each other.
-    `keep`: the parse fingerprint, when stories keep their bodies in the body store (bodies.py)."""
-    return each_result(_read_batch, paths, jobs, _setup_read, (content, settings, keep), progress, "读取故事")
+    `keep`: the parse fingerprint, when stories keep their bodies in the body store (bodies.py).
+    `names`: names (of the registry) whose slugs the workers make too, where pypinyin is loaded
+    anyway, and the main process remembers: then neither it nor a rendering worker loads it
+    (about 0.3 s and 50 MB each)."""
+    from .chinese import remember_slugs
+
+    items: list = [*paths, *(tuple(names[i:i + 2000]) for i in range(0, len(names), 2000))] if paths else []
+    if progress is not None:  # the stories read, not the names
+        counted, progress = progress, lambda stage, done, total: counted(stage, min(done, len(paths)), len(paths))
+    for result in each_result(_read_batch, items, jobs, _setup_read, (content, settings, keep), progress, "读取故事"):
+        if type(result) is dict:
+            remember_slugs(result)
+        else:
+            yield result
 
 
 # Pictures -----------------------------------------------------------------
