@@ -42,14 +42,16 @@ def fingerprints(theme: Theme, settings: Settings, library: Library, plans: list
 
 
 def manifest_token(pages: dict[str, str], sources: dict[str, tuple]) -> str:
-    """The hash of a manifest, in any order of its entries (a preview computes it on
-    every edit: joined text hashes several times faster than the repr of sorted pairs).
-    NUL cannot be in an address, nor a newline in a fingerprint or a repr: no two manifests
-    join alike."""
-    lines = sorted([f"{a}\0{fp}" for a, fp in pages.items()])
-    lines.append("")
-    lines += sorted([f"{a}\0{source!r}" for a, source in sources.items()])
-    return hashlib.blake2b("\n".join(lines).encode(), digest_size=12).hexdigest()
+    """The hash of a manifest, in any order of its entries: its lines hashed in order of
+    address, one at a time (a province's 108,000 joined at once took 70 MB). NUL cannot be
+    in an address, nor a newline in a fingerprint or a repr: no two manifests hash alike."""
+    h = hashlib.blake2b(digest_size=12)
+    for a in sorted(pages):
+        h.update(f"{a}\0{pages[a]}\n".encode())
+    h.update(b"\n")
+    for a in sorted(sources):
+        h.update(f"{a}\0{sources[a]!r}\n".encode())
+    return h.hexdigest()
 
 
 def file_stat(path: Path) -> tuple[str, int, int, int]:
