@@ -19,7 +19,7 @@ from pathlib import Path
 from . import __version__, bodies, models, ratings
 from .errors import Problem
 
-SCHEMA = "gushihui-cache-6"
+SCHEMA = "gushihui-cache-7"
 CACHE_DIR = ".gushihui-cache"
 
 

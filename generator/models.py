@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from sys import intern
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any
 from operator import attrgetter
@@ -120,10 +120,7 @@ class Lines:
         return found
 
 
-_NOT_KEPT = frozenset({"url", "place"})  # cached on a story, cheaper to make again than to keep in its pickle
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a province holds 100,000: no __dict__ each (about 600 bytes)
 class Story:
     id: str
     slug: str
@@ -148,31 +145,70 @@ class Story:
     assets: tuple[Asset, ...] = ()
     lines: Lines = field(default_factory=Lines, compare=False)  #: frontmatter key → line
     digest: str = ""  #: hash of the file's text and place: equal digests, equal stories
+    # Made when first asked for (see the properties below), never compared.
+    _face: str | None = field(default=None, init=False, repr=False, compare=False)
+    _url: str | None = field(default=None, init=False, repr=False, compare=False)
+    _place: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
-    def __getstate__(self) -> dict:
-        state = self.__dict__
-        return {k: v for k, v in state.items() if k not in _NOT_KEPT} if not _NOT_KEPT.isdisjoint(state) else state
-
-    @cached_property
+    @property
     def url(self) -> str:
-        return f"stories/{self.slug}/"
+        found = self._url
+        if found is None:
+            found = f"stories/{self.slug}/"
+            object.__setattr__(self, "_url", found)
+        return found
 
-    @cached_property
+    @property
     def place(self) -> tuple:
         """Where the story stands in the library (its file, id, place in the registry,
         date, tags, draft): a preview arranges the library again only when one changes."""
-        return (self.source, self.id, self.county, self.township, self.branch, self.date, self.draft, self.tags)
+        found = self._place
+        if found is None:
+            found = (self.source, self.id, self.county, self.township, self.branch, self.date, self.draft, self.tags)
+            object.__setattr__(self, "_place", found)
+        return found
 
-    @cached_property
+    @property
     def face(self) -> str:
         """Hash of what a story shows where it is listed (a card, a link, a ranking):
         every field but its body, and the length as minutes of reading. A page that does
         not show the body depends on this, so an edit of the text below the summary
         renders the story's own page (and the feed and its anthology) only."""
-        value = (self.id, self.slug, self.title, self.county, self.township, self.branch, self.date,
-                 self.summary, reading_minutes(self.characters), self.authors, self.standard, self.tags,
-                 self.cover, self.featured, self.draft, self.origin, self.editor)
-        return hashlib.blake2b(repr(value).encode(), digest_size=12).hexdigest()
+        found = self._face
+        if found is None:
+            value = (self.id, self.slug, self.title, self.county, self.township, self.branch, self.date,
+                     self.summary, reading_minutes(self.characters), self.authors, self.standard, self.tags,
+                     self.cover, self.featured, self.draft, self.origin, self.editor)
+            found = hashlib.blake2b(repr(value).encode(), digest_size=12).hexdigest()
+            object.__setattr__(self, "_face", found)
+        return found
+
+    def __getstate__(self) -> tuple:
+        """The fields, and the face (made in a worker, kept); not the address nor the
+        place, cheaper to make again than to keep."""
+        return tuple(_HTML.__get__(self, Story) if name == "html" else getattr(self, name) for name in _KEPT)
+
+    def __setstate__(self, state: tuple) -> None:
+        """Unpickling (the cache, a worker's parse): repeated names shared (sys.intern: one
+        string object each, found in C), and the frontmatter's key order too."""
+        values = dict(zip(_KEPT, state))
+        for name in _SHARED:
+            if type(values[name]) is str:
+                values[name] = intern(values[name])
+        values["tags"] = tuple(map(intern, values["tags"]))
+        values["authors"] = tuple(map(intern, values["authors"]))
+        lines = values["lines"]
+        values["lines"] = Lines(_shared_keys(lines.keys), lines.numbers)
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_url", None)
+        object.__setattr__(self, "_place", None)
+
+
+_KEPT = tuple(f.name for f in fields(Story) if f.name not in ("_url", "_place"))  # what a pickle holds
+# Names that repeat across thousands of stories: one string object each in memory,
+# not one per story as unpickling makes them (a province's stories are most of a build's memory).
+_SHARED = ("county", "township", "branch", "standard", "origin", "editor")
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,18 +218,18 @@ class Body:
     key: str
 
 
-# Names that repeat across thousands of stories: one string object each in memory,
-# not one per story as unpickling makes them (a province's stories are most of a build's memory).
-_SHARED = ("county", "township", "branch", "standard", "origin", "editor")
+_HTML = Story.__dict__["html"]  # the slot itself, under StoredStory's property
 
 
 class StoredStory(Story):
     """A story whose HTML stays in the body store until something reads it:
     the same fields, the same equality; `html` is read on each use."""
 
+    __slots__ = ()
+
     @property
     def html(self) -> str:
-        value = self.__dict__["html"]
+        value = _HTML.__get__(self, Story)
         if isinstance(value, Body):
             from . import bodies
 
@@ -202,25 +238,21 @@ class StoredStory(Story):
 
     @html.setter
     def html(self, value) -> None:  # only the dataclass's __init__ sets it (dataclasses.replace)
-        self.__dict__["html"] = value
+        _HTML.__set__(self, value)
 
-    def __setstate__(self, state: dict) -> None:
-        """Unpickling (the cache, a worker's parse): repeated names and field names shared
-        (sys.intern: one string object each, found in C)."""
-        for name in _SHARED:
-            state[name] = intern(state[name]) if type(state[name]) is str else state[name]
-        state["tags"] = tuple(map(intern, state["tags"]))
-        state["authors"] = tuple(map(intern, state["authors"]))
-        lines = state["lines"]
-        state["lines"] = Lines(_shared_keys(lines.keys), lines.numbers)
-        self.__dict__.update(state)
+    @property
+    def stored(self) -> Body | str:
+        """What the story holds for its HTML: the key in the body store (a Body), or the HTML."""
+        return _HTML.__get__(self, Story)
 
     @classmethod
     def of(cls, story: Story, key: str) -> "StoredStory":
         """`story` with its HTML replaced by the key it is stored under."""
         stored = object.__new__(cls)
-        stored.__dict__.update(story.__dict__)
-        stored.__dict__["html"] = Body(key)
+        for name in (*_KEPT, "_url", "_place"):
+            if name != "html":
+                object.__setattr__(stored, name, getattr(story, name))
+        _HTML.__set__(stored, Body(key))
         return stored
 
 

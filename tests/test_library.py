@@ -1,4 +1,5 @@
 import datetime as dt
+from dataclasses import replace
 
 from generator import library
 from generator.library import build_library
@@ -37,7 +38,7 @@ def test_names_not_in_registry_are_errors_at_the_field_line():
 
 def test_duplicate_id_names_the_first_file():
     a, b = make("same"), make("same", "长汀村党支部")
-    b = Story(**{**b.__dict__, "source": "stories/z/same.md"})
+    b = replace(b, source="stories/z/same.md")
     lib, problems = build_library(REGISTRY, [b, a], [])
     assert [(p.code, p.file, p.line) for p in problems] == [("E308", "stories/z/same.md", 3)]
     assert "stories/same.md" in problems[0].message
@@ -74,12 +75,12 @@ def test_same_shape_reuses_the_arrangement_with_the_new_stories(monkeypatch):
     monkeypatch.setattr(library, "_arrange", lambda *a: arranged.append(1) or real(*a))
     session = Session()
     build_library(REGISTRY, [make("a"), make("b", "长汀村党支部")], [], memo=session)
-    edited = Story(**{**make("a").__dict__, "title": "新标题", "html": "<p>新</p>"})
+    edited = replace(make("a"), title="新标题", html="<p>新</p>")
     again, problems = build_library(Registry(ROWS), [edited, make("b", "长汀村党支部")], [], memo=session)
     assert problems == [] and len(arranged) == 1  # an equal registry and the same shape: arranged once
     assert again == build_library(REGISTRY, [edited, make("b", "长汀村党支部")], [])[0]
     assert again.stories["a"].title == "新标题" and list(again.stories) == ["a", "b"]
-    moved = Story(**{**make("a").__dict__, "date": dt.date(2030, 1, 1), "branch": "长汀村党支部"})
+    moved = replace(make("a"), date=dt.date(2030, 1, 1), branch="长汀村党支部")
     third, _ = build_library(REGISTRY, [moved, make("b", "长汀村党支部")], [], memo=session)
     assert len(arranged) == 3 and list(third.stories) == ["b", "a"]  # a story moved: arranged anew
     assert third.neighbours == {"b": (None, "a"), "a": ("b", None)}
@@ -93,7 +94,7 @@ def test_story_plans_name_their_own_file():
     settings, _ = parse_settings('title="t"\ncity="c"\nbase_url="/"\n')
     session = Session()  # one session, as a preview that is pointed at another site
     for site in ("site-a", "site-b"):
-        story = Story(**{**make("a").__dict__, "source": f"{site}/stories/a.md", "digest": "same"})
+        story = replace(make("a"), source=f"{site}/stories/a.md", digest="same")
         lib, _ = build_library(REGISTRY, [story], [], memo=session)
         plan = next(p for p in plan_pages(lib, settings, session) if p.kind == "story")
         assert plan.file == f"{site}/stories/a.md" and site in plan.label
