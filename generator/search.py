@@ -326,10 +326,23 @@ def _read_manifest(path: str, *stat) -> dict | None:
     except (OSError, ValueError):
         return None
     files = manifest.get("files") if isinstance(manifest, dict) else None
-    objects = Path(path).parent / OBJECTS
-    if not isinstance(files, dict) or not all((objects / d).is_file() for d in files.values()):
+    if not isinstance(files, dict) or not _stored_objects(Path(path).parent / OBJECTS).issuperset(files.values()):
         return None  # an object was removed by hand: make the shard again
     return manifest
+
+
+def _stored_objects(objects: Path) -> frozenset[str]:
+    """The names in the store's objects folder: one listing (kept while the folder is
+    unchanged), not a stat per object (a city's shards hold 11,000)."""
+    try:
+        return _listing(str(objects), os.stat(objects).st_mtime_ns)
+    except OSError:
+        return frozenset()
+
+
+@functools.lru_cache(maxsize=4)
+def _listing(objects: str, mtime_ns: int) -> frozenset[str]:
+    return frozenset(os.listdir(objects))
 
 
 _LISTED: dict[tuple, Copies] = {}

@@ -397,6 +397,23 @@ def test_the_shards_are_made_beside_the_pages_and_a_dead_maker_leaves_the_output
     assert "生成搜索索引" in report.problems[0].message and tree(out) == before
 
 
+def test_a_shard_whose_object_was_removed_by_hand_is_made_again(tmp_path):
+    from generator.cache import cache_path
+
+    need_pagefind()
+    content, out = site(tmp_path), tmp_path / "out"
+    assert build(Options(content=content, out=out, jobs=1)).written
+    store = cache_path(out).parent / f"{out.name}.search"
+    held = {slug: set(json.loads(next(store.glob(f"{slug}-*.json")).read_text(encoding="utf-8"))["files"].values())
+            for slug in ("lian-du-qu", "yun-he-xian")}
+    victim = store / search.OBJECTS / sorted(held["lian-du-qu"] - held["yun-he-xian"])[0]  # its own, not shared
+    victim.unlink()
+    search._read_manifest.cache_clear()  # as a new process: manifests are read once per process
+    report = build(Options(content=content, out=out, jobs=1, use_cache=True), quick_check=False)
+    assert report.written and report.search.made == ["lian-du-qu"]  # the shard that held it
+    assert victim.is_file()
+
+
 # -- the search page -------------------------------------------------------------------------------
 
 def test_every_page_links_to_the_search_page(tmp_path):
