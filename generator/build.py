@@ -45,7 +45,7 @@ from .reading import Scan, read_all_pages, read_all_stories, read_ratings
 from .registry import load_registry
 from .render import Theme, find_theme, make_environment
 from .session import Session
-from .workers import Background, WorkerDied, jobs_for, render_jobs, render_pages
+from .workers import Background, WorkerDied, jobs_for, prepare_render, render_jobs, render_pages
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 # Problems that stop the build even with --keep-going: nothing can be left out to mend them.
@@ -407,6 +407,8 @@ def _write_site(options: Options, site: Site, found: dict, session: Session, rep
         sources_of = {address: source for address, (source, _, _) in files.items()}
         failed = render_pages(site, chosen[0], staging.root, render_jobs(options.jobs), progress, templates_cache,
                               sources_of, options.content.resolve().parent)
+        if options.index_later:  # a preview: its edits are rendered here, the first one too
+            prepare_render(site, templates_cache)
         timer.lap("render")
         if failed:
             report.problems += one_per_place(failed)

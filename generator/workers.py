@@ -262,22 +262,29 @@ def make_pictures(items: list, store: Path, spec, jobs: int, progress: Progress 
 # Rendering ----------------------------------------------------------------
 
 def _setup_render(site, root: Path, templates_cache: Path | None, files: dict, site_root: Path | None) -> None:
-    from .render import View, make_environment
+    from .render import View
 
-    # One environment per theme and settings for the life of the process (a preview
-    # renders again and again); Jinja itself reloads a template whose file changed.
+    prepare_render(site, templates_cache)
+    _state["render"] = (_state["env"][1], View(site.library, site.settings, files, site_root), root)
+
+
+def prepare_render(site, templates_cache: Path | None) -> None:
+    """This process's Jinja environment for the site's theme and settings, kept for the life
+    of the process (a preview renders again and again; Jinja itself reloads a template whose
+    file changed). The main process renders a preview's edits: it loads every template at
+    once, which a preview asks for after its first build (rendered by workers), not during
+    the first edit. A worker dies with its build: it compiles only what it uses."""
+    from .render import make_environment
+
     key = (site.theme, site.settings, templates_cache)
     if _state.get("env", (None,))[0] != key:
         env = make_environment(site.theme, site.settings, templates_cache)
-        # The main process renders a preview's edits: load every template now, not during
-        # the first edit. A worker dies with its build: it compiles only what it uses.
         for name in () if _state.get("worker") else env.list_templates(extensions=("html", "xml", "txt")):
             try:
                 env.get_template(name)
             except Exception:  # noqa: BLE001  a broken template is reported when a page uses it
                 pass
         _state["env"] = (key, env)
-    _state["render"] = (_state["env"][1], View(site.library, site.settings, files, site_root), root)
 
 
 def _render_batch(plans: list) -> list[tuple[Problem | None, dict]]:
