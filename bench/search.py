@@ -37,7 +37,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
-from run import SHARED, clean, tree_rss_kb  # noqa: E402
+from run import SHARED, clean, measure  # noqa: E402
 
 VALIDATORS = REPO / "tests" / "validators"
 INDEX_TIME = re.compile(r"其中搜索索引 (\d+) 个县（市、区）用时 ([\d.]+) 秒")
@@ -50,28 +50,13 @@ INDEXER: dict[str, str] = {}  # --pagefind-indexer: GUSHIHUI_PAGEFIND_INDEXER=1 
 
 
 def build(content: Path, out: Path, env: dict | None = None) -> tuple[float, int, str]:
-    """(wall seconds, peak KB of the process tree, the summary line) of `gushihui build`."""
-    os.sync()
-    peak = [0]
-    started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "generator", "build", "--content", str(content), "--out", str(out),
-                             *JOBS],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO), **INDEXER, **(env or {})})
-
-    def sample():
-        while proc.poll() is None:
-            peak[0] = max(peak[0], tree_rss_kb(proc.pid))
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    stdout, stderr = proc.communicate()
-    seconds = time.perf_counter() - started
-    sampler.join()
-    if proc.returncode != 0:
-        raise SystemExit(f"gushihui build failed:\n{stderr[-2000:]}")
-    return seconds, peak[0], stdout.strip().splitlines()[-1]
+    """(wall seconds, peak KB of the process tree, the summary line) of `gushihui build`
+    (timed by bench/run.py's `measure`: sync first, the tree's memory sampled every 50 ms)."""
+    r = measure([sys.executable, "-m", "generator", "build", "--content", str(content), "--out", str(out), *JOBS],
+                repo=REPO, env={**INDEXER, **(env or {})})
+    if not r.ok:
+        raise SystemExit(f"gushihui build failed ({r.why()}):\n{r.stderr[-2000:]}")
+    return r.seconds, r.peak_kb, r.last_line
 
 
 def index_time(summary: str) -> tuple[int, float]:
