@@ -346,9 +346,16 @@ def summary(report: Report, out: Path) -> str:
     return f"已生成 {out}/：{'，'.join(parts)}，写入 {report.files} 个文件，用时 {seconds:.2f} 秒{made}。"
 
 
+def _no_content(args) -> bool:
+    """True, having said so, when --content is not a folder (the command then exits with 2)."""
+    if args.content.is_dir():
+        return False
+    print(f"gushihui: 找不到内容目录 {args.content}；请在网站的文件夹里运行，或用 --content 指明内容目录", file=sys.stderr)
+    return True
+
+
 def _cmd_build(args) -> int:
-    if not args.content.is_dir():
-        print(f"gushihui: 找不到内容目录 {args.content}", file=sys.stderr)
+    if _no_content(args):
         return 2
     try:
         check_output(args.out, args.content)
@@ -390,8 +397,7 @@ def _cmd_build(args) -> int:
 
 
 def _cmd_check(args) -> int:
-    if not args.content.is_dir():
-        print(f"gushihui: 找不到内容目录 {args.content}", file=sys.stderr)
+    if _no_content(args):
         return 2
     try:
         report, site = check_site(Options(content=args.content, strict=args.strict, county=args.county))
@@ -586,9 +592,7 @@ def _cmd_import(args) -> int:
         if not path.is_file():
             print(f"gushihui: 找不到文件 {path}", file=sys.stderr)
             return 2
-    if not args.content.is_dir():  # its org.csv names the branches, its media/ takes the pictures
-        print(f"gushihui: 找不到内容目录 {args.content}；请在网站的文件夹里运行，或用 --content 指明内容目录",
-              file=sys.stderr)
+    if _no_content(args):  # its org.csv names the branches, its media/ takes the pictures
         return 2
     settings, _ = load_settings(args.content)
     registry, problems = load_registry(args.content)
@@ -721,8 +725,7 @@ def _cmd_init(args) -> int:
 def _cmd_serve(args) -> int:
     from .serve import PortUnavailable, serve
 
-    if not args.content.is_dir():
-        print(f"gushihui: 找不到内容目录 {args.content}", file=sys.stderr)
+    if _no_content(args):
         return 2
     try:
         return serve(args.content, args.host, args.port, lambda line: print(line, flush=True), args.jobs)
