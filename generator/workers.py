@@ -118,11 +118,13 @@ def each_result(work: Callable, items: Sequence, jobs: int, setup: Callable, set
 class Background:
     """`fn(*args)` in a forked process of its own while the caller goes on (the search
     index of an edited county is made while the pages are rendered); `result()` waits
-    for its value. Where processes cannot be forked, `result()` calls it then."""
+    for its value. Where processes cannot be forked, or a copy of this process would not
+    fit in MEMORY_BUDGET beside it (the child writes to what it reads, and so copies it:
+    a province), `result()` calls it then, in this process."""
 
     def __init__(self, stage: str, fn: Callable, *args):
         self.stage, self._call, self._process = stage, (fn, args), None
-        if _context().get_start_method() != "fork":
+        if _context().get_start_method() != "fork" or 2 * _resident() > MEMORY_BUDGET:
             return
         self._reader, writer = multiprocessing.get_context("fork").Pipe(duplex=False)
         gc.freeze()  # as for a pool: the child's collections leave what it inherits alone

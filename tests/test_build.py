@@ -295,6 +295,11 @@ def test_background_work_gives_its_value_its_error_or_worker_died(monkeypatch):
     slow.cancel()  # stopped at once, not waited for
     assert not slow._process.is_alive()
     parent = os.getpid()
+    assert Background("测试", os.getpid).result() != parent  # forked
+    monkeypatch.setattr(workers, "_resident", lambda: workers.MEMORY_BUDGET // 2 + 1)
+    here = Background("测试", os.getpid)  # a copy would not fit beside this process: called by result()
+    assert here._process is None and here.result() == parent
+    monkeypatch.undo()
     monkeypatch.setattr(workers, "_context", lambda: __import__("multiprocessing").get_context("spawn"))
-    here = Background("测试", os.getpid)  # where processes cannot be forked: called by result()
+    here = Background("测试", os.getpid)  # where processes cannot be forked: likewise
     assert here.result() == parent
