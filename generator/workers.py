@@ -137,7 +137,8 @@ class Background:
             writer.close()
 
     def result(self):
-        """fn's value; fn's exception as RuntimeError; WorkerDied when the process died."""
+        """fn's value; WorkerDied when the process died; fn's exception (from a process of
+        its own: as RuntimeError, with its traceback)."""
         if self._process is None:
             fn, args = self._call
             return fn(*args)

@@ -286,6 +286,7 @@ def test_background_work_gives_its_value_its_error_or_worker_died(monkeypatch):
     from generator import workers
     from generator.workers import Background, WorkerDied
 
+    monkeypatch.setattr(workers, "_resident", lambda: 0)  # this test process, however large, may fork
     assert Background("测试", pow, 2, 10).result() == 1024
     with pytest.raises(RuntimeError, match="ZeroDivisionError"):
         Background("测试", divmod, 1, 0).result()
@@ -299,7 +300,7 @@ def test_background_work_gives_its_value_its_error_or_worker_died(monkeypatch):
     monkeypatch.setattr(workers, "_resident", lambda: workers.MEMORY_BUDGET // 2 + 1)
     here = Background("测试", os.getpid)  # a copy would not fit beside this process: called by result()
     assert here._process is None and here.result() == parent
-    monkeypatch.undo()
+    monkeypatch.setattr(workers, "_resident", lambda: 0)
     monkeypatch.setattr(workers, "_context", lambda: __import__("multiprocessing").get_context("spawn"))
     here = Background("测试", os.getpid)  # where processes cannot be forked: likewise
     assert here.result() == parent

@@ -377,6 +377,9 @@ def test_the_shards_are_made_beside_the_pages_and_a_dead_maker_leaves_the_output
 
     need_pagefind()
     content, out = site(tmp_path), tmp_path / "out"
+    from generator import workers
+
+    monkeypatch.setattr(workers, "_resident", lambda: 0)  # this test process, however large, may fork
     parent, pids, original = os.getpid(), [], search.make_pending
     monkeypatch.setattr(search, "make_pending", lambda *a: pids.append(os.getpid()) or original(*a))
     report = build(Options(content=content, out=out, jobs=1))
