@@ -361,6 +361,19 @@ def _copies(store: Path, name: str, slug: str, manifest: dict) -> Copies:
     return _LISTED[key]
 
 
+SHARD_BYTES_PER_STORY = 300_000  #: what making a shard holds a story (docs/search.md: 300 MB a county of 1,100)
+SHARDS_MEMORY = 1 << 30  #: what the shards made at once may hold together
+
+
+def shards_at_once(todo: dict[str, tuple[str, "Shard"]], jobs: int) -> int:
+    """How many shards to make at a time: up to `jobs` (and 4), as long as they fit in
+    SHARDS_MEMORY; one at a time when a shard alone does not (a province's county of 11,000
+    stories holds about 3 GB while it is made)."""
+    largest = max((len(shard.stories) for _, shard in todo.values()), default=0)
+    fit = SHARDS_MEMORY // max(1, largest * SHARD_BYTES_PER_STORY)
+    return max(1, min(jobs, 4, len(todo), fit))
+
+
 def make(todo: dict[str, tuple[str, Shard]], store: Path, binary: Path | None = None,
          jobs: int = 1, index: Index | None = None) -> list[Problem]:
     """Run Pagefind for each shard of `todo` (slug → (store name, shard)), a few at a time."""
@@ -368,7 +381,7 @@ def make(todo: dict[str, tuple[str, Shard]], store: Path, binary: Path | None = 
     if binary is None or not todo:
         return []
     started = time.perf_counter()
-    with ThreadPoolExecutor(max(1, min(jobs, 4, len(todo)))) as pool:
+    with ThreadPoolExecutor(shards_at_once(todo, jobs)) as pool:
         results = list(pool.map(lambda item: _make_one(store, binary, *item[1]), todo.items()))
     if index is not None:
         index.made += [slug for slug, problem in zip(todo, results) if problem is None]

@@ -417,6 +417,20 @@ def test_a_shard_whose_object_was_removed_by_hand_is_made_again(tmp_path):
     assert victim.is_file()
 
 
+def test_large_shards_are_made_one_at_a_time():
+    """Making a shard holds about 300 KB a story: a city's counties (1,100 stories, 330 MB)
+    are made up to three at a time, a province's (11,000 stories, 3.3 GB) one at a time."""
+    from types import SimpleNamespace
+
+    def todo(counties: int, stories: int) -> dict:
+        return {f"c{i}": (f"c{i}-x", SimpleNamespace(stories=[None] * stories)) for i in range(counties)}
+
+    assert search.shards_at_once(todo(2, 1100), jobs=2) == 2
+    assert search.shards_at_once(todo(9, 1100), jobs=8) == 3  # 1 GB // 330 MB
+    assert search.shards_at_once(todo(9, 11000), jobs=8) == 1
+    assert search.shards_at_once(todo(1, 10), jobs=8) == 1
+
+
 # -- the search page -------------------------------------------------------------------------------
 
 def test_every_page_links_to_the_search_page(tmp_path):
