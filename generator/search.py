@@ -36,6 +36,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from .chinese import format_date
 from .config import Settings
@@ -415,7 +416,7 @@ def _make_one(store: Path, binary: Path, name: str, shard: Shard) -> Problem | N
     except RuntimeFailed as exc:
         return exc.problem
     try:
-        files = {path: _keep(store, data) for path, data in made.items()}
+        files = _keep(store, made.items())
         _write_json(store / f"{name}.json", {"urls": [r.url for r in items], "files": dict(sorted(files.items()))})
         return None
     except OSError as exc:
@@ -469,16 +470,20 @@ def _pagefind(items: tuple[Record, ...], store: Path, binary: Path, name: str) -
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _keep(store: Path, data: bytes) -> str:
-    """`data` in the store's objects, named by its hash (already there: left as it is)."""
-    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-    target = store / OBJECTS / digest
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".tmp-{digest}-{os.getpid()}-{threading.get_ident()}")
-        temporary.write_bytes(data)
-        os.replace(temporary, target)
-    return digest
+def _keep(store: Path, files: Iterable[tuple[str, bytes]]) -> dict[str, str]:
+    """{path: the name of its bytes in the store's objects}, each written there under the hash
+    of its bytes unless it is there already (one listing of the folder, not a look a file)."""
+    objects = store / OBJECTS
+    objects.mkdir(parents=True, exist_ok=True)
+    there = _stored_objects(objects)
+    names = {}
+    for path, data in files:
+        digest = names[path] = hashlib.blake2b(data, digest_size=16).hexdigest()
+        if digest not in there:
+            temporary = objects / f".tmp-{digest}-{os.getpid()}-{threading.get_ident()}"
+            temporary.write_bytes(data)
+            os.replace(temporary, objects / digest)
+    return names
 
 
 def _write_json(path: Path, value) -> None:
@@ -549,7 +554,7 @@ def _make_runtime(store: Path, binary: Path, name: str) -> Runtime:
             entry = json.loads((out / "pagefind-entry.json").read_text(encoding="utf-8"))
             files = tuple((p.name, p.read_bytes()) for p in sorted(out.iterdir())
                           if p.is_file() and p.name.startswith(RUNTIME))
-            digests = {path: _keep(store, data) for path, data in files}
+            digests = _keep(store, files)
             _write_json(store / f"{name}.json", {"urls": [], "files": digests, "entry": entry})
         except (OSError, ValueError) as exc:
             raise RuntimeFailed(Problem("E505", f"无法保存搜索索引（{exc}）", str(store))) from exc
