@@ -31,7 +31,8 @@ cold (its preview folder and cache removed first): the time from saving a story 
 written (target ≤ 0.3 s), max(3, --runs) edits, each once the search index of the one before (or
 the first index) moved in. The edited story is given back its text at the end.
 
-Fairness: `os.sync()` before every timed build; in each run the variants (Gushihui, each
+Fairness: nothing is deleted while the builds are measured (old outputs are moved into WORK/bin,
+emptied at the end: see `discard`); `os.sync()` before every timed build; in each run the variants (Gushihui, each
 --baseline checkout, Hugo) take turns going first; every checkout runs with itself as working
 directory and PYTHONPATH. Medians of the runs with the spread (min–max); a ratio is the median of
 the runs' own ratios (ours ÷ Hugo's of the same run), one per checkout (" / ") with --baseline;
@@ -42,6 +43,7 @@ at the end; --json FILE also writes the table and the raw per-run figures.
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as dt
 import json
 import os
@@ -168,12 +170,42 @@ def gushihui(content: Path, out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "generator", "build", "--content", str(content), "--out", str(out), *extra]
 
 
+# What a run takes away is moved into the bin (a rename: nothing freed), and the bin is emptied
+# when the measuring is over. On this machine's file system (ext4 without a journal) a new file
+# skips every inode freed in the last minute (five when not yet written back), one look each:
+# deleting the last run's 20,000 files right before a build made that build's files slower to
+# make, Hugo's most of all (its 2,000-story build 1.1 s after a move, 1.4–2.0 s after a delete).
+BIN: Path | None = None
+
+
+def discard(path: Path) -> None:
+    """`path` out of the way, into BIN (deleted outright without one)."""
+    if not path.exists() and not path.is_symlink():
+        return
+    if BIN is None:
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    BIN.mkdir(parents=True, exist_ok=True)
+    os.rename(path, BIN / f"{len(os.listdir(BIN))}-{path.name}")
+
+
+def empty_bin(wait: bool) -> None:
+    """Delete what BIN holds; `wait`: then let a minute pass, so that the freed inodes no longer
+    slow the builds measured next."""
+    if BIN is None or not BIN.exists() or not os.listdir(BIN):
+        return
+    shutil.rmtree(BIN, ignore_errors=True)
+    if wait:
+        os.sync()  # written back: the freed inodes are skipped for one minute, not five
+        time.sleep(61)
+
+
 def clean(out: Path) -> None:
     """No output and no cache: the output folder, the .gushihui-cache beside it, stale journals."""
-    shutil.rmtree(out, ignore_errors=True)
-    shutil.rmtree(out.parent / ".gushihui-cache", ignore_errors=True)
+    discard(out)
+    discard(out.parent / ".gushihui-cache")
     for stale in out.parent.glob(f".{out.name}.*"):
-        shutil.rmtree(stale, ignore_errors=True)
+        discard(stale)
 
 
 def edit(story: Path, n) -> None:
@@ -385,6 +417,12 @@ def main() -> None:
             ap.error("--serve-only needs a detail size")
         sizes = [str(detail)]
     a.work.mkdir(parents=True, exist_ok=True)
+    global BIN
+    BIN = a.work / "bin"
+    if BIN.exists():  # left by a run that was stopped
+        print(f"emptying {BIN}, left by an earlier run, and waiting a minute …", flush=True)
+        empty_bin(wait=True)
+    atexit.register(empty_bin, False)
 
     variants = {"Gushihui": REPO, **{f"{b.resolve().name} (baseline)": b.resolve() for b in a.baseline}}
     names = list(variants)
@@ -443,7 +481,7 @@ def main() -> None:
                 for name in order:
                     if name == "Hugo":
                         for junk in ("public", "resources"):
-                            shutil.rmtree(twin / junk, ignore_errors=True)
+                            discard(twin / junk)
                         say(f"{tag}: Hugo cold …")
                         r = measure([hugo], cwd=twin)  # not --quiet: it hides the errors too
                         if r.ok:
