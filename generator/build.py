@@ -36,7 +36,7 @@ from .images import publish as publish_images
 from .incremental import choose, file_stat, fingerprints, one_per_place, pages_to_render
 from .kinds import plan_pages
 from .library import build_library, only_county
-from .models import Library
+from .models import Library, Story
 from .output import OutputLock, Staging, claim, mark_collection, read_marker, recover
 from .pictures import publish as publish_pictures
 from .plan import PagePlan
@@ -114,6 +114,7 @@ class Site:
     theme: Theme
     library: Library
     county: str | None = None  #: a standalone county site's county
+    read: tuple[Story, ...] = field(default=(), repr=False, compare=False)  #: every story read, drafts too (`_rate`)
 
 
 class _Timer:
@@ -128,11 +129,20 @@ class _Timer:
 
 def load_site(options: Options, report: Report, session: Session, progress: Progress | None = None,
               found: Scan | None = None) -> Site | None:
-    """Read and check the whole site; None when it cannot be built at all.
-    `found`: the scan of content/ when the caller already made one."""
+    """Read and check the whole site, the judges' scores too; None when it cannot be built at
+    all. `found`: the scan of content/ when the caller already made one."""
+    found = scan_content(options.content) if found is None else found
+    site = _load_library(options, report, session, progress, found)
+    return _rate(options, site, report, session, found) if site is not None else None
+
+
+def _load_library(options: Options, report: Report, session: Session, progress: Progress | None,
+                  found: Scan) -> Site | None:
+    """`load_site` but the ratings (`_rate` adds them; where nothing can be built, their
+    problems are listed here, so that one run lists every problem)."""
     timer = _Timer(report)
     content = options.content
-    files, outside = found = scan_content(content) if found is None else found
+    files, outside = found
     report.problems += [Problem("E317", f"符号链接指向 content 目录之外的 {excerpt(target, 200)}；"
                                 "请把文件本身复制进来，不要用链接", str(content / link))
                         for link, target in sorted(outside.items())]
@@ -169,17 +179,29 @@ def load_site(options: Options, report: Report, session: Session, progress: Prog
                                 f"{did_you_mean(slug, slugs)}；它的 base_url 不会用到", str(content / "site.toml"))
                         for slug, _ in settings.county_urls if slug not in slugs]
     timer.lap("library")
+    if theme is None or not usable:
+        _ratings(options, settings, tuple(stories), report, session, files)
+        return None
+    return Site(settings, theme, library, read=tuple(stories))
+
+
+def _rate(options: Options, site: Site, report: Report, session: Session, found: Scan) -> Site:
+    """The site with the results of the judges' scores (ratings.py) in its library."""
+    timer = _Timer(report)
+    ratings = _ratings(options, site.settings, site.read, report, session, found[0])
+    timer.lap("ratings")
+    return replace(site, library=replace(site.library, ratings=ratings))
+
+
+def _ratings(options: Options, settings: Settings, stories: tuple[Story, ...], report: Report, session: Session,
+             files: dict):
     # A preview keeps the results in memory; a new process finds them in the cache (reading.read_ratings).
     key = (files.get("ratings/judges.csv"), files.get("ratings/scores.csv"), settings.rating,
            tuple([s.place for s in stories]))  # what rating reads of each (id, county, township, draft) and more
-    ratings, problems = session.last("ratings", key, lambda: read_ratings(content, files, stories, settings.rating,
-                                                                         session.cache))
+    ratings, problems = session.last("ratings", key, lambda: read_ratings(options.content, files, list(stories),
+                                                                         settings.rating, session.cache))
     report.problems += problems
-    library = replace(library, ratings=ratings)
-    timer.lap("ratings")
-    if theme is None or not usable:
-        return None
-    return Site(settings, theme, library)
+    return ratings
 
 
 def build(options: Options, progress: Progress | None = None, session: Session | None = None,
@@ -230,11 +252,11 @@ def _build_locked(options: Options, progress: Progress | None, session: Session,
         report.problems += cache.warnings
         report.pages = len(cache.pages)
         return
-    site = load_site(options, report, session, progress, found)
+    site = _load_library(options, report, session, progress, found)
     if site is not None and options.county:
         site = county_site(options, site, report)
     if site is not None:
-        _build_site(options, site, found[0], session, report, progress)
+        _build_site(options, site, found, session, report, progress, rated=False)
     if report.written and cache is not None:
         clean = not report.errors
         cache.inputs = inputs if clean else None
@@ -289,7 +311,7 @@ def _build_all_counties(options: Options, progress: Progress | None, session: Se
         recover(one.out)
         part, (own, problems) = Report(), Session.open(one.out, options.use_cache)
         report.problems += problems
-        _build_site(one, one_site, found[0], own, part, progress)
+        _build_site(one, one_site, found, own, part, progress)
         report.problems += [p for p in part.problems if p not in report.problems]
         if not part.written:
             return
@@ -307,19 +329,24 @@ def _build_all_counties(options: Options, progress: Progress | None, session: Se
         session.cache.save()
 
 
-def _build_site(options: Options, site: Site, found: dict, session: Session, report: Report,
-                progress: Progress | None) -> None:
-    """Make the pictures and the search index, plan, check the addresses, render what changed and write it."""
+def _build_site(options: Options, site: Site, scan: Scan, session: Session, report: Report,
+                progress: Progress | None, rated: bool = True) -> None:
+    """Make the search index and the pictures, plan, check the addresses, render what changed
+    and write it. `rated` False: the judges' scores are read here, while the index is made
+    (it needs the stories alone; their text is the same before the pictures are put in)."""
+    found = scan[0]
     timer = _Timer(report)
     store, kept = side_store(options.out, "images", session.cache is not None)
     index_store, _ = side_store(options.out, "search", kept)
     making: Background | None = None
     try:
-        site, published = _pictures(options, site, found, session, store, report, progress)
-        timer.lap("images")
         index, making, finish = _search(options, site, session, index_store, report)
         report.search = index
         timer.lap("search")
+        if not rated:
+            site = _rate(options, site, report, session, scan)
+        site, published = _pictures(options, site, found, session, store, report, progress)
+        timer.lap("images")
 
         def later() -> Copies:  # the search index, made meanwhile in a process of its own
             nonlocal index
@@ -486,7 +513,7 @@ def county_site(options: Options, site: Site, report: Report) -> Site | None:
         report.problems += problems
         if theme is None:
             return None
-    return Site(settings, theme, only_county(lib, county.name), county.name)
+    return Site(settings, theme, only_county(lib, county.name), county.name, site.read)
 
 
 def check_site(options: Options) -> tuple[Report, Site | None]:
