@@ -412,12 +412,16 @@ def _search(options: Options, site: Site, session: Session, store: Path,
     memo = session.cache.search if session.cache is not None else session.table("search-records")
     shards = search.shards(site.library, memo)
     jobs = jobs_for(options.jobs)
-    index = search.publish(shards, store, now=False, jobs=jobs)
-    report.problems += index.problems
-    if options.index_later or not index.pending:
+    if options.index_later:
+        index = search.publish(shards, store, now=False, jobs=jobs)  # the last shards stand in
+        report.problems += index.problems
         return index, None, None
-    making = Background("生成搜索索引", search.make_pending, index, jobs)
-    return index, making, lambda: search.publish(shards, store, jobs=jobs, done=making.result())
+    todo = search.missing(shards, store)  # the process is started before anything else is looked at
+    report.problems += todo.problems
+    if not todo.pending:
+        return search.publish(shards, store, jobs=jobs), None, None
+    making = Background("生成搜索索引", search.make_pending, todo, jobs)
+    return todo, making, lambda: search.publish(shards, store, jobs=jobs, done=making.result())
 
 
 def _write_site(options: Options, site: Site, found: dict, session: Session, report: Report,

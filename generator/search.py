@@ -279,23 +279,14 @@ def publish(shards: dict[str, Shard], store: Path, now: bool = True, jobs: int =
     holds is still published (so a story that became a draft is never found), else none does.
     `done`: what a `make_pending` of those made meanwhile (a build: while its pages were
     rendered) reports; nothing is made now, and a shard it could not make is left out."""
-    index = Index(store, stories=sum(len(shard.stories) for shard in shards.values()))
-    if not shards:
+    index, wanted, todo = _wanted(shards, store)
+    if not wanted:
         return index
-    binary = executable()
-    if binary is None:
-        index.problems.append(Problem("W506", "没有找到 Pagefind 搜索组件，这次没有生成站内搜索索引；请运行 "
-                                      "python3 -m pip install \"pagefind[extended]\""))
-        return index
-    tool = version(binary)
-    index.runtime = runtime_name(binary)
-    wanted = {slug: f"{slug}-{shard.fingerprint(tool)}" for slug, shard in shards.items()}
-    todo = {slug: (name, shards[slug]) for slug, name in wanted.items() if _manifest(store, name) is None}
     if done is not None:
         index.made, index.seconds = done.made, done.seconds
         index.problems += done.problems
     elif now:
-        index.problems += make(todo, store, binary, jobs, index)
+        index.problems += make(todo, store, None, jobs, index)
     else:
         index.pending = todo
         for slug, (_, shard) in todo.items():
@@ -306,6 +297,31 @@ def publish(shards: dict[str, Shard], store: Path, now: bool = True, jobs: int =
             index.used[slug] = name
             index.files.update(_copies(store, name, slug, manifest))
     return index
+
+
+def missing(shards: dict[str, Shard], store: Path) -> Index:
+    """What `publish` would make first (`Index.pending`), without listing any shard's files or
+    looking for stand-ins: a build starts making them at once, then `publish(done=…)`."""
+    index, _, index.pending = _wanted(shards, store)
+    return index
+
+
+def _wanted(shards: dict[str, Shard], store: Path) -> tuple[Index, dict[str, str], dict[str, tuple[str, Shard]]]:
+    """An Index to fill (its runtime named, W506 without Pagefind), {slug: the store name of its
+    shard as it must be now} and those of them the store lacks (slug → (name, shard))."""
+    index = Index(store, stories=sum(len(shard.stories) for shard in shards.values()))
+    if not shards:
+        return index, {}, {}
+    binary = executable()
+    if binary is None:
+        index.problems.append(Problem("W506", "没有找到 Pagefind 搜索组件，这次没有生成站内搜索索引；请运行 "
+                                      "python3 -m pip install \"pagefind[extended]\""))
+        return index, {}, {}
+    tool = version(binary)
+    index.runtime = runtime_name(binary)
+    wanted = {slug: f"{slug}-{shard.fingerprint(tool)}" for slug, shard in shards.items()}
+    todo = {slug: (name, shards[slug]) for slug, name in wanted.items() if _manifest(store, name) is None}
+    return index, wanted, todo
 
 
 def _manifest(store: Path, name: str) -> dict | None:
