@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from .search import LANGUAGE, Record, Runtime, cut, ended
 
@@ -222,14 +223,21 @@ def bundle(items: tuple[Record, ...], run: Runtime) -> dict[str, bytes]:
     import numpy as np
 
     files: dict[str, bytes] = dict(run.files)
-    taken: set[str] = set()
     # Every word of every record, where it is, and each record's text as Pagefind shows it.
     contents, vocabulary, word_id, page, position, title = _words_at(items)
     lengths = np.bincount(page, minlength=len(items))
-    # Fragments: what a result shows.
     meta_fields = ["date", "filters", "place", "title"]
-    fragments = []
-    for item, content, count in zip(items, contents, lengths.tolist()):
+    # The fragments are written in a thread of their own while the index is computed here (numpy and
+    # zlib let go of the interpreter): a build that indexes one county has a core to spare for it.
+    with ThreadPoolExecutor(1) as pool:
+        written = pool.submit(_fragments, items, contents, lengths.tolist())
+        return _index(items, run, files, written, vocabulary, word_id, page, position, title, meta_fields)
+
+
+def _fragments(items: tuple[Record, ...], contents: list[str], counts: list[int]):
+    """What a result shows of each record: {path: file}, [(name, word count)] and the names taken."""
+    files, fragments, taken = {}, [], set()
+    for item, content, count in zip(items, contents, counts):
         data = json.dumps({"url": f"/{item.url}", "content": content, "word_count": count,
                            "filters": {}, "meta": {"date": item.date, "filters": " ".join(item.filters),
                                                     "place": item.place, "title": item.title},
@@ -237,6 +245,13 @@ def bundle(items: tuple[Record, ...], run: Runtime) -> dict[str, bytes]:
         name = _name(taken, hashlib.sha256(data).hexdigest())
         files[f"fragment/{name}.pf_fragment"] = _gzip(data)
         fragments.append((name, count))
+    return files, fragments, taken
+
+
+def _index(items, run, files, written, vocabulary, word_id, page, position, title, meta_fields) -> dict[str, bytes]:
+    """`bundle`'s index chunks and meta, the fragments (`written`: the future of `_fragments`) added."""
+    import numpy as np
+
     # The keys of each word, in sorted order.
     of_word = [keys(w) for w in vocabulary]
     filters = sorted({f for item in items for f in item.filters})
@@ -365,12 +380,14 @@ def bundle(items: tuple[Record, ...], run: Runtime) -> dict[str, bytes]:
     bounds = [[c[0][0], c[-1][0]] for c in chunks]
     for a, b in zip(bounds, bounds[1:]):
         a[1], b[0] = _prefixes(a[1], b[0])
-    index_names = []
+    more, fragments, taken = written.result()  # the chunks' names are told apart from the fragments'
+    files.update(more)
+    index_names, raw_chunks = [], []
     for chunk in chunks:
-        data = _head(4, 1) + _head(4, len(chunk)) + b"".join(e[1] for e in chunk)
-        name = _name(taken, hashlib.sha256(data).hexdigest())
-        files[f"index/{name}.pf_index"] = _gzip(data)
-        index_names.append(name)
+        raw_chunks.append(_head(4, 1) + _head(4, len(chunk)) + b"".join(e[1] for e in chunk))
+        index_names.append(_name(taken, hashlib.sha256(raw_chunks[-1]).hexdigest()))
+    with ThreadPoolExecutor(2) as pool:  # zlib lets go of the interpreter: two at once
+        files.update(zip((f"index/{name}.pf_index" for name in index_names), pool.map(_gzip, raw_chunks)))
     # The meta: pages, chunks, the date order, the meta fields.
     by_date = sorted(range(len(items)), key=lambda p: items[p].day)
     meta = (_head(4, 6) + _text(run.version)
