@@ -186,7 +186,10 @@ def discard(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
         return
     BIN.mkdir(parents=True, exist_ok=True)
-    os.rename(path, BIN / f"{len(os.listdir(BIN))}-{path.name}")
+    try:
+        os.rename(path, BIN / f"{len(os.listdir(BIN))}-{path.name}")
+    except OSError:  # another file system: deleted after all
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def empty_bin(wait: bool) -> None:

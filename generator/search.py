@@ -488,10 +488,12 @@ def _pagefind(items: tuple[Record, ...], store: Path, binary: Path, name: str) -
 
 def _keep(store: Path, files: Iterable[tuple[str, bytes]]) -> dict[str, str]:
     """{path: the name of its bytes in the store's objects}, each written there under the hash
-    of its bytes unless it is there already (one listing of the folder, not a look a file)."""
+    of its bytes unless it is there already (one listing of the folder, not a look a file; a
+    listing of its own, never `_stored_objects`' kept one: an object missed here is missing
+    from the shard, not only written twice)."""
     objects = store / OBJECTS
     objects.mkdir(parents=True, exist_ok=True)
-    there = _stored_objects(objects)
+    there = set(os.listdir(objects))
     names = {}
     for path, data in files:
         digest = names[path] = hashlib.blake2b(data, digest_size=16).hexdigest()
