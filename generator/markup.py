@@ -159,5 +159,7 @@ def sanitize(html: str, resolve: Resolver | None = None) -> str:
 def render_markdown(body: str, resolve: Resolver | None = None) -> Rendered:
     md = _markdown()
     md.reset()
+    # An empty body returns before the tree processors run: nothing of the last story's may stay.
+    md.gushihui_text, md.gushihui_chars = "", 0
     html = md.convert(body)
     return Rendered(sanitize(html, resolve), md.gushihui_text, md.gushihui_chars)

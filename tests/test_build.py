@@ -220,9 +220,12 @@ def test_new_story(tiny, capsys):
 def test_bad_settings_still_check_every_story(tiny, tmp_path):
     (tiny / "site.toml").write_text('title = "t"\ncity = "c"\nbase_url = "ftp://x"\n', encoding="utf-8")
     (tiny / "stories" / "bad.md").write_text("---\ntitle: 坏\ncounty: 云和县\n---\n", encoding="utf-8")
+    (tiny / "ratings").mkdir(exist_ok=True)  # and the judges' scores: read and checked too
+    (tiny / "ratings" / "judges.csv").write_text("id,name\nJ1,甲\n", encoding="utf-8")
+    (tiny / "ratings" / "scores.csv").write_text("story,judge\nyantou,J1\n", encoding="utf-8")
     report = run(tiny, tmp_path / "out")
     assert not report.written and not (tmp_path / "out").exists()
-    assert sorted({p.code for p in report.errors}) == ["E103", "E302"]
+    assert sorted({p.code for p in report.errors}) == ["E103", "E302", "E330"]
 
 
 def test_rescan_from_a_watchers_list_equals_a_full_scan(tiny, tmp_path):

@@ -180,6 +180,15 @@ def test_summary_from_text_and_reading_units(settings):
     assert s.characters == 3 + 4 * 30 + 6  # heading + paragraphs + quote, punctuation not counted
 
 
+def test_an_empty_body_has_no_summary_and_no_characters_even_after_another_story(settings):
+    """Python-Markdown returns at once for an empty text: nothing of the story before may stay."""
+    full, _ = story(body="第一句话。" * 3, settings=settings)
+    assert (full.summary, full.characters) == ("第一句话。" * 3, 12)
+    empty, problems = story(body="", settings=settings)
+    assert (empty.summary, empty.characters, empty.html) == ("", 0, "")
+    assert [p.code for p in problems] == ["W316"]
+
+
 def test_summary_field_wins(settings):
     s, _ = story("summary: 一句话。\n", settings=settings)
     assert s.summary == "一句话。"
