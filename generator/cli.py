@@ -576,7 +576,8 @@ def _names_given(registry, county: str | None, township: str | None,
 
 def _cmd_import(args) -> int:
     from .config import DEFAULT_STANDARDS, load_settings
-    from .importing import OLD_FORMATS, SUFFIXES, ImportError_, import_file
+    from .documents import OLD_FORMATS, SUFFIXES, ImportError_
+    from .importing import import_file
     from .reader import TODO
 
     for path in args.files:

@@ -13,8 +13,8 @@ import pytest
 from conftest import ROOT, make_site, png, story
 from generator.cli import main
 from generator.fixing import simplify
-from generator.importing import (Source, build_story, byline_names, dates_in, match_branch, read_source,
-                                 restore_dash)
+from generator.documents import Source, read_source
+from generator.importing import build_story, byline_names, dates_in, match_branch, restore_dash
 from generator.models import BranchRow
 
 # A byte-for-byte copy of ../shared/samples/legacy-article.txt, so that the tests need nothing
@@ -390,7 +390,7 @@ def test_the_date_is_the_latest_the_text_names_up_to_today():
 
 
 def read_text_source(text: str) -> Source:
-    from generator.importing import Block
+    from generator.documents import Block
 
     return Source([Block("p", line) for line in text.split("\n")])
 
@@ -449,7 +449,7 @@ def test_a_subtitle_line_joins_the_title_and_a_long_first_line_is_no_title():
 
 
 def test_a_picture_a_web_page_cannot_show_is_a_todo():
-    from generator.importing import Block, Picture
+    from generator.documents import Block, Picture
 
     source = Source([Block("p", "标题"), Block("picture", "\ue0000\ue001"), Block("p", "正文。")],
                     [Picture(b"\x01\x00\x00\x00", "emf", "", "图片 1")])
