@@ -109,6 +109,11 @@ def join_soft_breaks(text: str) -> str:
     return _BREAK_BEFORE_WIDE.sub("", _BREAK_AFTER_WIDE.sub("", text))
 
 
+def display_width(text: str) -> int:
+    """Columns a terminal or a plain-text editor gives `text`: a wide (Chinese) character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def count_characters(text: str) -> int:
     """Reading units: each Han character counts one, each Latin word one."""
     return sum(map(len, _HAN_RUN.findall(text))) + len(_LATIN_WORD.findall(text))

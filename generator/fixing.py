@@ -23,6 +23,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from .chinese import display_width
+
 # The same ranges as chinese.py: Han characters, and what a Chinese reader sees as full width.
 HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _PUNCT = "\u3001-\u303f\uff01-\uffef\u2018-\u201f\u2014\u2026\u00b7"  # CJK and full-width marks, “” ‘’ —— …
@@ -354,15 +356,10 @@ def _spaces(text: str, changes: Changes, protected: re.Pattern | None, between_h
 
 # Lines ------------------------------------------------------------------------------------
 
-def width(text: str) -> int:
-    """Columns on screen: a Chinese character is two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
 def wrap_width(lines: list[str]) -> int | None:
     """The width a hard-wrapped text was wrapped at, or None when it does not look wrapped: at
     least three lines, and half of them, within four columns of the widest."""
-    widths = [width(s.strip()) for s in lines if s.strip()]
+    widths = [display_width(s.strip()) for s in lines if s.strip()]
     if len(widths) < 3:
         return None
     widest = max(widths)
@@ -394,7 +391,7 @@ def joinable(before: str, after: str, wrapped_at: int | None = None, paragraph: 
         return False
     if b[-1] in CLAUSE or end in CLAUSE or paragraph:
         return True
-    return wrapped_at is not None and width(b.strip()) >= wrapped_at - 4
+    return wrapped_at is not None and display_width(b.strip()) >= wrapped_at - 4
 
 
 # Blocks -----------------------------------------------------------------------------------

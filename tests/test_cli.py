@@ -14,7 +14,8 @@ import pytest
 
 from conftest import ROOT
 from generator import serve
-from generator.cli import _parser, _port_problem, _wrap, main
+from generator.cli import _parser, _port_problem, main
+from generator.terminal import _wrap
 
 # argparse's English, none of which may reach a user
 ENGLISH = ("usage", "positional arguments", "options:", "optional arguments", "show this help", "show program",
