@@ -32,6 +32,7 @@ def make_pdf(page: str, files: dict[str, Path], base_path: str, font: str, root:
     font file is found. ContentError (E503, E504) when it cannot be made well."""
     try:
         import weasyprint
+        from weasyprint.text.fonts import FontConfiguration
         from weasyprint.urls import URLFetcher, URLFetcherResponse
     except ImportError as exc:
         raise ContentError([Problem("E503", f"生成 PDF 需要 WeasyPrint（{exc}）；请运行 python3 -m pip install -e '.[pdf]'，"
@@ -54,11 +55,13 @@ def make_pdf(page: str, files: dict[str, Path], base_path: str, font: str, root:
             kind = mimetypes.guess_type(source.name)[0] or "application/octet-stream"
             return URLFetcherResponse(url, body=source.read_bytes(), headers={"Content-Type": kind})
 
-    face = f'@font-face {{ font-family: "{family}"; src: url("{ORIGIN}/.gushihui-font"); }}\n' if font_is_file(font) else ""
-    css = weasyprint.CSS(string=f'{face}.book, .book * {{ font-family: "{family}", serif !important; }}',
-                         url_fetcher=SiteFiles())
+    fonts = FontConfiguration()  # without it WeasyPrint ignores @font-face and falls back to installed fonts
+    face = f'@font-face {{ font-family: "{family}"; src: url("{ORIGIN}/.gushihui-font"); font-weight: 100 900; }}\n' if font_is_file(font) else ""
+    set_in = f'font-family: "{family}", serif !important;'  # the text, the running head and the page numbers
+    css = weasyprint.CSS(string=f'{face}html, html * {{ {set_in} }} @page {{ @top-center {{ {set_in} }} @bottom-center {{ {set_in} }} }}',
+                         url_fetcher=SiteFiles(), font_config=fonts)
     document = weasyprint.HTML(string=page, base_url=prefix, url_fetcher=SiteFiles())
-    return document.write_pdf(stylesheets=[css], pdf_variant=None, uncompressed_pdf=False)
+    return document.write_pdf(stylesheets=[css], font_config=fonts, pdf_variant=None, uncompressed_pdf=False)
 
 
 def font_is_file(font: str) -> bool:

@@ -127,13 +127,18 @@ def test_the_pdf_holds_the_stories_in_an_embedded_font(book):
     text = "".join(page.extract_text() for page in reader.pages)
     for title in ("浮云街道党建故事集", "第一个故事", "第一个故事的续篇", "第二个故事", "第二段正文"):
         assert title in text
-    fonts = set()
+    fonts, names = set(), set()
     for page in reader.pages:
         for font in page["/Resources"]["/Font"].values():
             font = font.get_object()
             descriptor = (font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font)["/FontDescriptor"]
             fonts.add(any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")))
+            names.add(str(font["/BaseFont"]).partition("+")[2].removesuffix("-Bold"))  # bold: made from it
     assert fonts == {True}
+    # The book, running heads and page numbers too, is set in the pdf_font file itself, not in a
+    # font that happens to be installed (WeasyPrint ignores @font-face without a FontConfiguration:
+    # the book fell back to Noto where it was installed, to DejaVu's empty boxes where not).
+    assert names == {"GushihuiPDF"}
     assert reader.metadata.title.startswith("浮云街道党建故事集") and reader.metadata.author == "中共浮云街道工作委员会"
 
 
