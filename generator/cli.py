@@ -603,9 +603,9 @@ def _why(exc: OSError) -> str:
 # The cyclic garbage collector runs after every GC_THRESHOLDS[0] allocations not yet freed (700 by
 # default), and looks at older objects every GC_THRESHOLDS[1] of those runs. A build allocates
 # millions of objects that live to its end (stories, plans, their tuples), few of them in cycles,
-# and by default the collector looks at them again and again. Collecting less often took 0.1–0.2 s
-# off an edit's build at 10,000 stories (2.3 s on the machine of docs/performance.md), 7 % off a
-# cold build of 2,000 and 3 % of 10,000 (the workers, forked, inherit it); peak memory the same.
+# and by default the collector looks at them again and again. Collecting less often took about
+# 0.1 s off an edit's build at 10,000 stories (2.3 s on the machine of docs/performance.md), 7 %
+# off a cold build of 2,000 and 3 % of 10,000 (the workers, forked, inherit it); same peak memory.
 # The command line only: a caller of `build` keeps its own settings.
 GC_THRESHOLDS = (100_000, 50, 10)
 
