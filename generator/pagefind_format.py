@@ -102,18 +102,12 @@ def _name(taken: set[str], digest: str, length: int = 7) -> str:
 
 
 @functools.cache
-def _table():
-    """The CBOR head of every (major type, value < 65536) in three bytes, and its length."""
+def _lengths():
+    """The length of the CBOR head of every value below 65536: 1 byte below 24, 2 below 256, else 3."""
     import numpy as np
 
-    value = np.arange(65536, dtype=np.int64)
-    steps = (value >= 24).astype(np.int64) + (value >= 256)
-    heads = np.zeros((8, 65536, 3), dtype=np.uint8)
-    for major in range(8):
-        heads[major, :, 0] = (major << 5) | np.where(steps == 0, value, steps + 23)
-    heads[:, :, 1] = np.where(steps == 1, value, value >> 8)[None, :]
-    heads[:, :, 2] = (value & 255)[None, :]
-    return heads.reshape(-1, 3), np.array([1, 2, 3], dtype=np.int64)[steps]
+    value = np.arange(65536)
+    return (1 + (value >= 24) + (value >= 256)).astype(np.int8)
 
 
 def _encode(major, value):
@@ -122,12 +116,23 @@ def _encode(major, value):
 
     if len(value) and int(value.max()) >= 65536:  # a story of more than 65,535 words: the slow way
         return _encode_wide(major, value)
-    heads, lengths = _table()
-    size = lengths[value]
-    start = np.cumsum(size) - size
-    rows = heads[major.astype(np.int64) * 65536 + value]
-    keep = np.arange(3)[None, :] < size[:, None]
-    return rows[keep], start
+    small = np.int32 if 3 * len(value) < 2**31 else np.int64  # offsets: half the memory to go through
+    size = _lengths()[value].astype(small)
+    start = np.cumsum(size, dtype=small)
+    start -= size
+    out = np.empty(int(start[-1] + size[-1]) if len(size) else 0, dtype=np.uint8)
+    # The first byte: the major type and the value itself below 24, else 24 (one byte follows)
+    # or 25 (two); then the following bytes of the wide ones (about half), the high one first.
+    first = np.where(size == 1, value, size + 22).astype(np.uint8)
+    first |= major.astype(np.uint8) << 5
+    out[start] = first
+    wide = np.flatnonzero(size > 1)
+    at, wide_value = start[wide] + 1, value[wide]
+    two = size[wide] > 2
+    out[at] = np.where(two, wide_value >> 8, wide_value).astype(np.uint8)
+    widest = np.flatnonzero(two)
+    out[at[widest] + 1] = (wide_value[widest] & 255).astype(np.uint8)
+    return out, start
 
 
 def _encode_wide(major, value):

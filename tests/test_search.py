@@ -237,6 +237,20 @@ def test_the_words_of_many_records_at_once_are_each_records_words():
             assert title[at].tolist() == [i >= body for i in range(len(found))]
 
 
+def test_many_heads_at_once_are_each_heads_bytes():
+    import numpy as np
+
+    # Each edge of the head's three lengths, under each major type; then past 65,535 (the slow way).
+    for values in ([0, 23, 24, 255, 256, 65535, 1, 300, 7], [70000, 3, 24, 2**31 - 1]):
+        for major in range(8):
+            majors = np.array([major, (major + 3) % 8] * len(values), dtype=np.int8)
+            tokens = np.array([v for v in values for _ in (0, 1)], dtype=np.int32)
+            encoded, starts = pagefind_format._encode(majors, tokens)
+            heads = [pagefind_format._head(int(m), int(t)) for m, t in zip(majors, tokens)]
+            assert encoded.tobytes() == b"".join(heads)
+            assert starts.tolist() == [sum(map(len, heads[:i])) for i in range(len(heads))]
+
+
 # -- building the index ----------------------------------------------------------------------------
 
 def test_the_build_writes_one_index_per_county_without_drafts(tmp_path):
