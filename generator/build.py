@@ -421,7 +421,15 @@ def _search(options: Options, site: Site, session: Session, store: Path,
     if not todo.pending:
         return search.publish(shards, store, jobs=jobs), None, None
     making = Background("生成搜索索引", search.make_pending, todo, jobs)
-    return todo, making, lambda: search.publish(shards, store, jobs=jobs, done=making.result())
+
+    def finish() -> search.Index:
+        # The shards already in the store are listed while the process still works (the lists are
+        # kept: search._copies), so that once it is done only the new ones are.
+        search.publish({slug: shard for slug, shard in shards.items() if slug not in todo.pending}, store,
+                       jobs=jobs, done=search.Index(store))
+        return search.publish(shards, store, jobs=jobs, done=making.result())
+
+    return todo, making, finish
 
 
 def _write_site(options: Options, site: Site, found: dict, session: Session, report: Report,
