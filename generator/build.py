@@ -41,8 +41,7 @@ from .output import OutputLock, Staging, claim, mark_collection, read_marker, re
 from .pictures import publish as publish_pictures
 from .plan import PagePlan
 from .reader import parse_preface, parse_showcase
-from .reading import Scan, read_all_pages, read_all_stories, read_ratings
-from .registry import load_registry
+from .reading import Scan, read_all_pages, read_all_stories, read_ratings, read_registry
 from .render import Theme, find_theme, make_environment
 from .session import Session
 from .workers import Background, WorkerDied, jobs_for, prepare_render, render_jobs, render_pages
@@ -161,7 +160,8 @@ def _load_library(options: Options, report: Report, session: Session, progress: 
     theme, problems = find_theme(content.resolve().parent, settings.theme, str(content / "site.toml"))
     report.problems += problems
     registry, problems = session.last("registry", (str(content.resolve()), files.get("org.csv")),
-                                      lambda: load_registry(content)) if "org.csv" not in outside else (None, [])
+                                      lambda: read_registry(content, files, session.cache)) \
+        if "org.csv" not in outside else (None, [])
     report.problems += problems
     timer.lap("settings")
     names = [n for r in registry.rows for n in (r.county, r.township, r.branch)] if registry else []

@@ -84,6 +84,7 @@ class Cache:
         self.warnings: list[Problem] = []  #: warnings of that build, repeated when nothing changed
         self.slugs: dict[str, str] = {}  #: pinyin slugs already made, so pypinyin need not load
         self.ratings: tuple[str, bytes] | None = None  #: (inputs' hash, pickle of (packed results, problems))
+        self.registry: tuple[str, bytes] | None = None  #: (org.csv's stat hashed, pickle of (its rows, problems))
         self.images: dict[str, tuple] = {}  #: picture source → (stat, images.Source fields as a tuple)
         self.search: dict[tuple, str] = {}  #: (story digest, address, county slug) → its search record's digest
         self._blobs_loaded = True
@@ -123,6 +124,7 @@ class Cache:
             self.warnings = _loads(meta["warnings"]) if "warnings" in meta else []
             self.slugs = _loads(meta["slugs"]) if "slugs" in meta else {}
             self.ratings = _loads(meta["ratings"]) if "ratings" in meta else None
+            self.registry = _loads(meta["registry"]) if "registry" in meta else None
             self.images = _loads(meta["images"]) if "images" in meta else {}
             self.search = _loads(meta["search"]) if "search" in meta else {}
             if not all(isinstance(v, dict) for v in (self.pages, self.files, self.images, self.search)):
@@ -152,6 +154,15 @@ class Cache:
                 raise CacheError("故事记录格式不对")
             entry.value, entry.blob = value, None
         return entry.value
+
+    def cached_registry(self, key: str):
+        """(the registry's rows, problems) read from an org.csv hashed to `key`, or None."""
+        if self.registry is None or self.registry[0] != key:
+            return None
+        try:
+            return _loads(self.registry[1])
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, KeyError, IndexError):
+            return None
 
     def cached_ratings(self, key: str):
         """(ratings.pack of the results, problems) computed from inputs hashed to `key`, or None."""
@@ -201,7 +212,8 @@ class Cache:
                        "size INTEGER, ctime_ns INTEGER, digest TEXT, parse_fp TEXT, blob BLOB, body TEXT)")
             meta = {"schema": SCHEMA, "version": __version__, "token": self.token, "inputs": self.inputs,
                     "pages": dump(self.pages), "files": dump(self.files), "warnings": dump(self.warnings),
-                    "slugs": dump(self.slugs), "ratings": dump(self.ratings), "images": dump(self.images),
+                    "slugs": dump(self.slugs), "ratings": dump(self.ratings), "registry": dump(self.registry),
+                    "images": dump(self.images),
                     "search": dump(self.search)}
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta.items())
             # One row at a time: a province's pickles, all made at once, would take 150 MB.

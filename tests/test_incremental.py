@@ -131,6 +131,26 @@ def test_edit_registry(site):
     assert "2 个支部" in (out / "counties/index.html").read_text()
 
 
+def test_the_registry_is_read_again_only_when_org_csv_changed(site, monkeypatch):
+    from generator import registry
+
+    tiny, out, rebuild = site
+    read = []
+    parse = registry.parse_registry
+    monkeypatch.setattr(registry, "parse_registry", lambda *a: read.append(1) or parse(*a))
+    path = tiny / "stories" / "yantou.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\n又一段。\n", encoding="utf-8")
+    touch_later(path)
+    build(Options(content=tiny, out=out, jobs=1))  # a new process would do the same: the session is new
+    assert read == []  # the rows came from the cache
+    path = tiny / "org.csv"
+    path.write_text(path.read_text(encoding="utf-8") + "莲都区,331102,碧湖镇,331102100,新合村党支部,331102100002\n",
+                    encoding="utf-8")
+    touch_later(path)
+    rebuild()  # equal to a fresh build
+    assert read and "2 个支部" in (out / "counties/index.html").read_text()
+
+
 def test_edit_free_page(site):
     tiny, out, rebuild = site
     path = tiny / "pages" / "about.md"
