@@ -195,25 +195,30 @@ class Story:
 
     def __setstate__(self, state: tuple) -> None:
         """Unpickling (the cache, a worker's parse): repeated names shared (sys.intern: one
-        string object each, found in C), and the frontmatter's key order too."""
-        values = dict(zip(_KEPT, state))
-        for name in _SHARED:
-            if type(values[name]) is str:
-                values[name] = intern(values[name])
-        values["tags"] = tuple(map(intern, values["tags"]))
-        values["authors"] = tuple(map(intern, values["authors"]))
-        lines = values["lines"]
-        values["lines"] = Lines(_shared_keys(lines.keys), lines.numbers)
-        for name, value in values.items():
-            object.__setattr__(self, name, value)
-        object.__setattr__(self, "_url", None)
-        object.__setattr__(self, "_place", None)
+        string object each, found in C), and the frontmatter's key order too. By position and
+        through the slots' own setters: a build unpickles every story of the site."""
+        values = list(state)
+        for i in _SHARED_AT:
+            if type(values[i]) is str:
+                values[i] = intern(values[i])
+        values[_TAGS_AT] = tuple(map(intern, values[_TAGS_AT]))
+        values[_AUTHORS_AT] = tuple(map(intern, values[_AUTHORS_AT]))
+        lines = values[_LINES_AT]
+        values[_LINES_AT] = Lines(_shared_keys(lines.keys), lines.numbers)
+        for set_slot, value in zip(_SETTERS, values):
+            set_slot(self, value)
+        _SET_URL(self, None)
+        _SET_PLACE(self, None)
 
 
 _KEPT = tuple(f.name for f in fields(Story) if f.name not in ("_url", "_place"))  # what a pickle holds
 # Names that repeat across thousands of stories: one string object each in memory,
 # not one per story as unpickling makes them (a province's stories are most of a build's memory).
 _SHARED = ("county", "township", "branch", "standard", "origin", "editor")
+_SHARED_AT = tuple(_KEPT.index(name) for name in _SHARED)
+_TAGS_AT, _AUTHORS_AT, _LINES_AT = _KEPT.index("tags"), _KEPT.index("authors"), _KEPT.index("lines")
+_SETTERS = tuple(Story.__dict__[name].__set__ for name in _KEPT)  #: the slots' (a frozen class's setattr refuses)
+_SET_URL, _SET_PLACE = Story.__dict__["_url"].__set__, Story.__dict__["_place"].__set__
 
 
 @dataclass(frozen=True, slots=True)
