@@ -84,7 +84,9 @@ class Cache:
         self.warnings: list[Problem] = []  #: warnings of that build, repeated when nothing changed
         self.slugs: dict[str, str] = {}  #: pinyin slugs already made, so pypinyin need not load
         self.ratings: tuple[str, bytes] | None = None  #: (inputs' hash, pickle of (packed results, problems))
-        self.registry: tuple[str, bytes] | None = None  #: (org.csv's stat hashed, pickle of (its rows, problems))
+        #: (org.csv's stat hashed, (its rows, problems)): pickled as read from the file, as objects when set
+        #: (pickled only when saved: a province's rows take 13 MB, not held while pages are rendered)
+        self.registry: tuple[str, bytes | tuple] | None = None
         self.images: dict[str, tuple] = {}  #: picture source → (stat, images.Source fields as a tuple)
         self.search: dict[tuple, str] = {}  #: (story digest, address, county slug) → its search record's digest
         self._blobs_loaded = True
@@ -160,7 +162,8 @@ class Cache:
         if self.registry is None or self.registry[0] != key:
             return None
         try:
-            return _loads(self.registry[1])
+            value = self.registry[1]
+            return _loads(value) if isinstance(value, bytes) else value
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, KeyError, IndexError):
             return None
 
@@ -206,15 +209,17 @@ class Cache:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         dump = lambda v: pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)  # noqa: E731
+        registry = self.registry
+        if registry is not None and not isinstance(registry[1], bytes):
+            registry = (registry[0], dump(registry[1]))
         with sqlite3.connect(self.path) as db:
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value)")
             db.execute("CREATE TABLE IF NOT EXISTS stories (location TEXT PRIMARY KEY, mtime_ns INTEGER, "
                        "size INTEGER, ctime_ns INTEGER, digest TEXT, parse_fp TEXT, blob BLOB, body TEXT)")
             meta = {"schema": SCHEMA, "version": __version__, "token": self.token, "inputs": self.inputs,
                     "pages": dump(self.pages), "files": dump(self.files), "warnings": dump(self.warnings),
-                    "slugs": dump(self.slugs), "ratings": dump(self.ratings), "registry": dump(self.registry),
-                    "images": dump(self.images),
-                    "search": dump(self.search)}
+                    "slugs": dump(self.slugs), "ratings": dump(self.ratings), "registry": dump(registry),
+                    "images": dump(self.images), "search": dump(self.search)}
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta.items())
             # One row at a time: a province's pickles, all made at once, would take 150 MB.
             rows = ((loc, *e.stat, e.digest, e.parse_fp, e.blob if e.blob is not None else dump(e.value), e.body)

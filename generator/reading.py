@@ -150,8 +150,7 @@ def read_registry(content: Path, files: dict, cache: Cache | None = None) -> tup
             pass  # not what this version writes: read the file again
     registry, problems = load_registry(content)
     if cache is not None:
-        cache.registry = (key, pickle.dumps((registry.rows if registry is not None else None, problems),
-                                            protocol=pickle.HIGHEST_PROTOCOL))
+        cache.registry = (key, (registry.rows if registry is not None else None, tuple(problems)))
     return registry, problems
 
 
