@@ -136,9 +136,14 @@ def read_all_pages(content: Path, found: Scan, settings: Settings, folder: str =
     return pages, problems
 
 
+# A province's registry (100,000 rows and more) is parsed again each build (0.7 s): pickling it for
+# the cache, at the end of the build that parsed it, took 25 MB more at the build's peak of memory.
+REGISTRY_ROWS_KEPT = 30_000
+
+
 def read_registry(content: Path, files: dict, cache: Cache | None = None) -> tuple[Registry | None, list[Problem]]:
     """content/org.csv → the registry (registry.load_registry). The cache keeps its rows by the
-    file's stat: a city's 11,000 rows are unpickled in half the time they are parsed."""
+    file's stat, up to REGISTRY_ROWS_KEPT: a city's 11,000 are unpickled in half the time they are parsed."""
     value = (__version__, str(content), files.get("org.csv"))
     key = hashlib.blake2b(repr(value).encode(), digest_size=16).hexdigest()
     found = cache.cached_registry(key) if cache is not None else None
@@ -149,7 +154,7 @@ def read_registry(content: Path, files: dict, cache: Cache | None = None) -> tup
         except (TypeError, ValueError):
             pass  # not what this version writes: read the file again
     registry, problems = load_registry(content)
-    if cache is not None:
+    if cache is not None and (registry is None or len(registry.rows) <= REGISTRY_ROWS_KEPT):
         cache.registry = (key, (registry.rows if registry is not None else None, tuple(problems)))
     return registry, problems
 
