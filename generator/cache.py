@@ -84,8 +84,8 @@ class Cache:
         self.warnings: list[Problem] = []  #: warnings of that build, repeated when nothing changed
         self.slugs: dict[str, str] = {}  #: pinyin slugs already made, so pypinyin need not load
         self.ratings: tuple[str, bytes] | None = None  #: (inputs' hash, pickle of (packed results, problems))
-        #: (org.csv's stat hashed, (its rows, problems)): pickled as read from the file, as objects when set
-        #: (pickled only when saved: a province's rows take 13 MB, not held while pages are rendered)
+        #: (org.csv's stat hashed, (its rows, problems)): pickled as read from the cache's file, as
+        #: objects when set (`reading.read_registry`), pickled when the cache is saved
         self.registry: tuple[str, bytes | tuple] | None = None
         self.images: dict[str, tuple] = {}  #: picture source → (stat, images.Source fields as a tuple)
         self.search: dict[tuple, str] = {}  #: (story digest, address, county slug) → its search record's digest

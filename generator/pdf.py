@@ -56,9 +56,11 @@ def make_pdf(page: str, files: dict[str, Path], base_path: str, font: str, root:
             return URLFetcherResponse(url, body=source.read_bytes(), headers={"Content-Type": kind})
 
     fonts = FontConfiguration()  # without it WeasyPrint ignores @font-face and falls back to installed fonts
-    face = f'@font-face {{ font-family: "{family}"; src: url("{ORIGIN}/.gushihui-font"); font-weight: 100 900; }}\n' if font_is_file(font) else ""
+    face = (f'@font-face {{ font-family: "{family}"; src: url("{ORIGIN}/.gushihui-font"); font-weight: 100 900; }}\n'
+            if font_is_file(font) else "")  # one file for every weight: bold is made from it
     set_in = f'font-family: "{family}", serif !important;'  # the text, the running head and the page numbers
-    css = weasyprint.CSS(string=f'{face}html, html * {{ {set_in} }} @page {{ @top-center {{ {set_in} }} @bottom-center {{ {set_in} }} }}',
+    css = weasyprint.CSS(string=f'{face}html, html * {{ {set_in} }} '
+                                f'@page {{ @top-center {{ {set_in} }} @bottom-center {{ {set_in} }} }}',
                          url_fetcher=SiteFiles(), font_config=fonts)
     document = weasyprint.HTML(string=page, base_url=prefix, url_fetcher=SiteFiles())
     return document.write_pdf(stylesheets=[css], font_config=fonts, pdf_variant=None, uncompressed_pdf=False)

@@ -154,8 +154,9 @@ def read_registry(content: Path, files: dict, cache: Cache | None = None) -> tup
         except (TypeError, ValueError):
             pass  # not what this version writes: read the file again
     registry, problems = load_registry(content)
-    if cache is not None and (registry is None or len(registry.rows) <= REGISTRY_ROWS_KEPT):
-        cache.registry = (key, (registry.rows if registry is not None else None, tuple(problems)))
+    if cache is not None:
+        kept = registry is None or len(registry.rows) <= REGISTRY_ROWS_KEPT
+        cache.registry = (key, (registry.rows if registry is not None else None, tuple(problems))) if kept else None
     return registry, problems
 
 
