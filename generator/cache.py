@@ -53,6 +53,17 @@ def _loads(blob: bytes):
     return _SafeUnpickler(io.BytesIO(blob)).load()
 
 
+def _recall(kept: tuple | None, key: str):
+    """The value kept as (key, its pickle or the value itself) when the key is `key`; None when
+    it is another's or cannot be read."""
+    if kept is None or kept[0] != key:
+        return None
+    try:
+        return _loads(kept[1]) if isinstance(kept[1], bytes) else kept[1]
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, KeyError, IndexError):
+        return None
+
+
 @dataclass(slots=True)
 class Entry:
     """A story file as last read: its stat, its digest and what parsing gave."""
@@ -159,22 +170,11 @@ class Cache:
 
     def cached_registry(self, key: str):
         """(the registry's rows, problems) read from an org.csv hashed to `key`, or None."""
-        if self.registry is None or self.registry[0] != key:
-            return None
-        try:
-            value = self.registry[1]
-            return _loads(value) if isinstance(value, bytes) else value
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, KeyError, IndexError):
-            return None
+        return _recall(self.registry, key)
 
     def cached_ratings(self, key: str):
         """(ratings.pack of the results, problems) computed from inputs hashed to `key`, or None."""
-        if self.ratings is None or self.ratings[0] != key:
-            return None
-        try:
-            return _loads(self.ratings[1])
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, KeyError, IndexError):
-            return None
+        return _recall(self.ratings, key)
 
     def clear(self) -> None:
         """Forget everything: the next save writes an empty cache."""

@@ -17,7 +17,7 @@ from .config import Rating, Settings
 from .encoding import read_text
 from .errors import Problem
 from .files import listing
-from .models import Story
+from .models import BranchRow, Story
 from .ratings import Ratings, pack, parse_judges, parse_scores, rate, unpack
 from .reader import digest, parse_page, read_page, unavailable_assets
 from .registry import Registry, load_registry
@@ -150,9 +150,12 @@ def read_registry(content: Path, files: dict, cache: Cache | None = None) -> tup
     if found is not None:
         try:
             rows, problems = found
-            return (Registry(tuple(rows)) if rows is not None else None), list(problems)
+            if (rows is None or all(type(r) is BranchRow for r in rows)) and \
+                    all(type(p) is Problem for p in problems):
+                return (Registry(tuple(rows)) if rows is not None else None), list(problems)
         except (TypeError, ValueError):
-            pass  # not what this version writes: read the file again
+            pass
+        # not what this version writes: read the file again
     registry, problems = load_registry(content)
     if cache is not None:
         kept = registry is None or len(registry.rows) <= REGISTRY_ROWS_KEPT

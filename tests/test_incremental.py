@@ -151,6 +151,26 @@ def test_the_registry_is_read_again_only_when_org_csv_changed(site, monkeypatch)
     assert read and "2 个支部" in (out / "counties/index.html").read_text()
 
 
+def test_a_damaged_registry_in_the_cache_is_read_again_from_org_csv(site, monkeypatch):
+    import pickle
+
+    from generator import registry
+
+    tiny, out, rebuild = site
+    with sqlite3.connect(cache_path(out)) as db:
+        key, _ = pickle.loads(db.execute("SELECT value FROM meta WHERE key = 'registry'").fetchone()[0])
+        wrong = pickle.dumps((key, pickle.dumps(((1, 2), ()))))  # rows that are not rows, under the right key
+        db.execute("UPDATE meta SET value = ? WHERE key = 'registry'", (wrong,))
+    read = []
+    parse = registry.parse_registry
+    monkeypatch.setattr(registry, "parse_registry", lambda *a: read.append(1) or parse(*a))
+    path = tiny / "stories" / "yantou.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\n又一段。\n", encoding="utf-8")
+    touch_later(path)
+    rebuild()  # written, equal to a fresh build
+    assert read
+
+
 def test_edit_free_page(site):
     tiny, out, rebuild = site
     path = tiny / "pages" / "about.md"
